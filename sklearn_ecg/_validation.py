@@ -127,7 +127,7 @@ def check_ecg_array(
         )
     if not is_lazy(X):
         dtype = getattr(X, "dtype", None)
-        if dtype is not None and not (np.issubdtype(dtype, np.number) or dtype == bool):
+        if dtype is not None and not (np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.bool_)):
             raise ValueError(f"{name} must be numeric, got dtype {dtype}.")
         X = np.asarray(X, dtype=np.float32)
         if check_finite:

@@ -1,0 +1,1 @@
+"""Torch modules only (encoders and losses); nothing here knows about scikit-learn."""
