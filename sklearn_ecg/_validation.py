@@ -7,6 +7,7 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 #: The standard 12 leads, in the order used by PTB-XL, PCLR and fairseq-signals.
 STANDARD_LEADS: tuple[str, ...] = (
@@ -95,14 +96,21 @@ def check_ecg_array(
     """
     if X is None:
         raise ValueError(f"{name} is None; expected an array of shape (n_ecgs, n_leads, n_samples).")
-    if isinstance(X, (list, tuple)):
+    if sparse.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix; sparse input is not supported: ECGs are dense arrays."
+        )
+    if isinstance(X, (list, tuple)) or (not hasattr(X, "shape") and hasattr(X, "__array__")):
         X = np.asarray(X)
     if not hasattr(X, "shape") or not hasattr(X, "__getitem__"):
         raise ValueError(
             f"{name} must be an array-like with a shape (numpy array, memmap, h5py/zarr dataset), "
             f"got {type(X).__name__}."
         )
+    if np.iscomplexobj(X):
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}.")
     shape = tuple(X.shape)
+    given_shape = shape
     if len(shape) == 2:
         if is_lazy(X):
             X = _LeadAxisView(X)
@@ -112,7 +120,8 @@ def check_ecg_array(
     elif len(shape) != 3:
         raise ValueError(
             f"{name} must be 3-D (n_ecgs, n_leads, n_samples) or 2-D (n_ecgs, n_samples) "
-            f"for one lead; got {len(shape)}-D with shape {shape}."
+            f"for one lead; got {len(shape)}-D with shape {shape}. Reshape your data, e.g. "
+            "X[None] for a single one-lead ECG."
         )
     if shape[0] == 0:
         raise ValueError(f"{name} is empty: 0 ECGs (shape {shape}); at least 1 is required.")
@@ -121,15 +130,18 @@ def check_ecg_array(
     if n_leads is not None and shape[1] != n_leads:
         raise ValueError(f"{name} has {shape[1]} leads, expected {n_leads} (shape {shape}).")
     if shape[2] < min_samples:
+        # For 2-D input the samples of the one lead are scikit-learn's features.
         raise ValueError(
-            f"{name} is too short: {shape[2]} samples per lead, at least {min_samples} required "
-            f"(shape {shape})."
+            f"{name} is too short: {shape[2]} sample(s) per lead, i.e. {shape[2]} feature(s) "
+            f"(shape={given_shape}) while a minimum of {min_samples} is required."
         )
     if not is_lazy(X):
-        dtype = getattr(X, "dtype", None)
-        if dtype is not None and not (np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.bool_)):
-            raise ValueError(f"{name} must be numeric, got dtype {dtype}.")
-        X = np.asarray(X, dtype=np.float32)
+        try:
+            X = np.asarray(X, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name} must hold numbers (ECG samples in mV); got dtype {X.dtype}: {exc}"
+            ) from exc
         if check_finite:
             check_batch(X, name=name)
     return X
@@ -138,6 +150,8 @@ def check_ecg_array(
 def check_batch(batch: np.ndarray, *, name: str = "X", offset: int = 0) -> np.ndarray:
     """Raise a ValueError naming the first ECG that holds NaN or inf."""
     batch = np.asarray(batch, dtype=np.float32)
+    if not batch.flags.writeable:  # read-only memmaps: torch wants writable memory
+        batch = batch.copy()
     if not np.isfinite(batch).all():
         bad = np.flatnonzero(~np.isfinite(batch.reshape(len(batch), -1)).all(axis=1))
         raise ValueError(

@@ -223,7 +223,9 @@ class PCLRTransformer(BaseECGEmbedder):
             raise ValueError(f"filters needs a stem width and at least one unit, got {self.filters}.")
 
     def _min_samples(self) -> int:
-        return 4 if self.n_samples is not None else 4 ** (len(self.filters) - 1)
+        # Halving for the "windows" views needs 2 samples; without resampling the
+        # residual units need enough length to downsample.
+        return 2 if self.n_samples is not None else 4 ** (len(self.filters) - 1)
 
     def _build_module(self) -> nn.Module:
         encoder = RibeiroResNet1d(self.n_leads_in_, tuple(self.filters), 4, self.kernel_size)

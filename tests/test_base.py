@@ -1,0 +1,216 @@
+"""The estimator contract of DESIGN.md, pinned on the smallest real embedder (a tiny PCLR)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_ecg import PCLRTransformer
+from sklearn_ecg._net import resolve_device
+
+
+def tiny_pclr(**params) -> PCLRTransformer:
+    defaults = dict(n_samples=64, filters=(4, 8), kernel_size=3, projection_dims=(8, 8),
+                    max_epochs=1, batch_size=8, random_state=0, device="cpu")
+    return PCLRTransformer(**{**defaults, **params})
+
+
+# Each expected failure of scikit-learn's generic checks, and why it is right for ECG embedders.
+_LENGTH_MAY_CHANGE = (
+    "ECGs of any length are accepted at transform (PCLR interpolates every ECG to n_samples, "
+    "window-based methods cut windows), so the number of samples is not a fixed n_features_in_."
+)
+EXPECTED_FAILED_CHECKS = {
+    "check_n_features_in_after_fitting": _LENGTH_MAY_CHANGE,
+    "check_n_features_in": _LENGTH_MAY_CHANGE,
+    "check_transformer_general": _LENGTH_MAY_CHANGE,
+    "check_transformer_preserve_dtypes": (
+        "Embeddings are float32 by design (DESIGN.md): the networks compute in float32 "
+        "(bfloat16 on GPU), so float64 output would promise precision that is not there."
+    ),
+}
+
+
+@parametrize_with_checks([tiny_pclr()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def ecgs():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 3, 128)).astype(np.float32)
+    groups = np.repeat(np.arange(12), 2)
+    return X, groups
+
+
+@pytest.fixture(scope="module")
+def fitted(ecgs):
+    X, groups = ecgs
+    return tiny_pclr(leads=["I", "II", "V1"]).fit(X, groups=groups)
+
+
+def test_init_only_stores_parameters():
+    est = tiny_pclr(lr=0.5)
+    assert est.get_params()["lr"] == 0.5
+    assert not any(name.endswith("_") and not name.startswith("_") for name in vars(est))
+
+
+def test_transform_is_float32_batched_and_deterministic(ecgs, fitted):
+    X, _ = ecgs
+    Z = fitted.transform(X)
+    assert Z.shape == (24, 8) and Z.dtype == np.float32
+    fitted_small_batches = copy.deepcopy(fitted).set_params(batch_size=5)
+    np.testing.assert_allclose(fitted_small_batches.transform(X), Z, atol=1e-5)
+    np.testing.assert_array_equal(fitted.transform(X), Z)
+
+
+def test_fit_is_reproducible_under_random_state(ecgs, fitted):
+    X, groups = ecgs
+    again = tiny_pclr(leads=["I", "II", "V1"]).fit(X, groups=groups)
+    np.testing.assert_array_equal(again.transform(X), fitted.transform(X))
+    other = tiny_pclr(leads=["I", "II", "V1"], random_state=1).fit(X, groups=groups)
+    assert not np.allclose(other.transform(X), fitted.transform(X))
+
+
+def test_fit_leaves_global_torch_rng_alone(ecgs):
+    X, groups = ecgs
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    tiny_pclr().fit(X, groups=groups)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_lazy_memmap_input_matches_in_memory(tmp_path, ecgs, fitted):
+    X, groups = ecgs
+    path = tmp_path / "ecgs.npy"
+    np.save(path, X)
+    lazy = np.load(path, mmap_mode="r")
+    np.testing.assert_allclose(fitted.transform(lazy), fitted.transform(X), atol=1e-6)
+    from_lazy = tiny_pclr(leads=["I", "II", "V1"]).fit(lazy, groups=groups)
+    np.testing.assert_allclose(from_lazy.transform(X), fitted.transform(X), atol=1e-5)
+
+
+class _RecordingArray:
+    """An array-like that records every read, to show X is never loaded whole."""
+
+    def __init__(self, data):
+        self.data, self.shape, self.ndim, self.dtype = data, data.shape, data.ndim, data.dtype
+        self.reads = []
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, index):
+        self.reads.append(index)
+        return self.data[index]
+
+
+def test_transform_reads_lazy_input_batch_by_batch(ecgs, fitted):
+    X, _ = ecgs
+    recording = _RecordingArray(X)
+    fitted.transform(recording)
+    assert recording.reads and all(isinstance(i, slice) for i in recording.reads)
+    assert max(i.stop - i.start for i in recording.reads) <= fitted.batch_size
+
+
+def test_reordered_leads_by_name(ecgs, fitted):
+    X, _ = ecgs
+    reordered = X[:, [2, 0, 1]]
+    np.testing.assert_allclose(
+        fitted.transform(reordered, leads=["v1", "i", "II"]), fitted.transform(X), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda est, X: est.transform(X[:, :2]), "fitted on 3"),
+        (lambda est, X: est.transform(X[:, :2], leads=["I", "II"]), "missing \\['V1'\\]"),
+        (lambda est, X: est.transform(X, leads=["I", "II", "V6"]), "not seen during fit"),
+        (lambda est, X: est.transform(X, fs=500), "fitted at 100.0 Hz"),
+        (lambda est, X: est.transform(X[:0]), "empty"),
+        (lambda est, X: est.transform(X[0, 0]), "Reshape your data"),
+        (lambda est, X: est.transform(X[..., :1]), "too short"),
+        (lambda est, X: est.transform(np.where(np.arange(128) == 5, np.nan, X)), "NaN"),
+    ],
+)
+def test_bad_input_raises_clear_error(ecgs, fitted, call, message):
+    X, _ = ecgs
+    with pytest.raises(ValueError, match=message):
+        call(fitted, X)
+
+
+def test_nan_in_lazy_input_names_the_ecg(tmp_path, ecgs, fitted):
+    X, _ = ecgs
+    bad = X.copy()
+    bad[17, 1, 3] = np.inf
+    np.save(tmp_path / "bad.npy", bad)
+    with pytest.raises(ValueError, match="ECG index 17"):
+        fitted.transform(np.load(tmp_path / "bad.npy", mmap_mode="r"))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"batch_size": 1.5}, "batch_size"),
+        ({"lr": -1}, "lr"),
+        ({"device": "tpu"}, "device"),
+        ({"fs": 0}, "fs"),
+        ({"single_ecg": "copy"}, "single_ecg"),
+        ({"leads": ["I", "I", "II"]}, "unique"),
+        ({"leads": ["I", "II"]}, "2 lead names"),
+    ],
+)
+def test_bad_parameters_raise_at_fit(ecgs, params, message):
+    X, groups = ecgs
+    with pytest.raises(ValueError, match=message):
+        tiny_pclr(**params).fit(X, groups=groups)
+
+
+def test_pickle_and_joblib_round_trip(tmp_path, ecgs, fitted):
+    X, _ = ecgs
+    Z = fitted.transform(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).transform(X), Z)
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").transform(X), Z)
+
+
+def test_save_and_load_weights_safely(tmp_path, ecgs, fitted):
+    X, _ = ecgs
+    fitted.save(tmp_path / "pclr")
+    assert sorted(p.name for p in (tmp_path / "pclr").iterdir()) == ["config.json",
+                                                                    "model.safetensors"]
+    loaded = PCLRTransformer.load(tmp_path / "pclr", device="cpu")
+    np.testing.assert_allclose(loaded.transform(X), fitted.transform(X), atol=1e-6)
+    assert loaded.leads_in_ == ["I", "II", "V1"] and loaded.n_patient_pairs_ == 12
+    with pytest.raises(ValueError, match="not found"):
+        PCLRTransformer.load(tmp_path / "nowhere")
+
+
+def test_to_cpu_and_device_resolution(fitted):
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert fitted.to("cpu").net_.device == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_verbose_shows_progress_and_pairing(capsys, ecgs):
+    X, groups = ecgs
+    tiny_pclr(verbose=1).fit(X, groups=groups)
+    out = capsys.readouterr()
+    assert "12 patients with >= 2 ECGs" in out.out
+    assert "train_loss" in out.out
+
+
+def test_feature_names_out(fitted):
+    assert list(fitted.get_feature_names_out()[:2]) == ["pclrtransformer0", "pclrtransformer1"]

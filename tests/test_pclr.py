@@ -1,0 +1,151 @@
+"""PCLRTransformer: the published encoder, patient pairs, and scikit-learn workflows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+
+from sklearn_ecg import PCLRTransformer
+from sklearn_ecg.datasets import make_synthetic_ecg
+from sklearn_ecg.nn.resnet1d import RibeiroResNet1d
+from sklearn_ecg.pclr import PatientPairDataset
+
+SMALL = dict(n_samples=256, filters=(16, 32, 64), kernel_size=7, projection_dims=(64, 64),
+             batch_size=16, lr=1e-3, random_state=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def patients():
+    data = make_synthetic_ecg(n_patients=60, ecgs_per_patient=4, fs=100, random_state=0)
+    rank = np.concatenate([np.arange(c) for c in np.bincount(data.patient_id)])
+    return data, rank
+
+
+def test_published_encoder_shape_and_parameter_count():
+    est = PCLRTransformer(device="cpu")
+    est._describe_input(np.zeros((1, 12, 1000), dtype=np.float32))
+    module = est._build_module()
+    n_params = sum(p.numel() for p in module.encoder.parameters())
+    assert 6.35e6 < n_params < 6.43e6  # the paper: about 6.39 M
+    x = torch.zeros(2, 12, 1000)
+    with torch.no_grad():
+        module.eval()
+        assert module.encoder.feature_map(torch.zeros(2, 12, 4096)).shape == (2, 320, 16)
+        assert module.embed(x).shape == (2, 320)
+    assert [type(m).__name__ for m in module.projection] == ["Linear", "ReLU", "Linear"]
+
+
+def test_residual_units_downsample_by_four_as_published():
+    encoder = RibeiroResNet1d(12)
+    x = encoder.stem(torch.zeros(1, 12, 4096))
+    lengths, widths = [], []
+    skip = x
+    for unit in encoder.units:
+        x, skip = unit((x, skip))
+        lengths.append(x.shape[-1])
+        widths.append(x.shape[1])
+    assert lengths == [1024, 256, 64, 16] and widths == [128, 196, 256, 320]
+
+
+def test_pair_dataset_draws_two_different_ecgs_of_one_patient():
+    X = np.arange(6, dtype=np.float32)[:, None, None] * np.ones((6, 1, 8), dtype=np.float32)
+    groups = np.array([7, 7, 7, 3, 3, 9])
+    dataset = PatientPairDataset(X, groups, single_ecg="windows")
+    assert (len(dataset), dataset.n_pairs, dataset.n_single) == (3, 2, 1)
+    torch.manual_seed(0)
+    for _ in range(20):
+        for i in range(2):
+            pair, _ = dataset[i]
+            a, b = int(pair[0, 0, 0]), int(pair[1, 0, 0])
+            assert a != b and groups[a] == groups[b]
+    single, _ = dataset[2]
+    assert single.shape == (2, 1, 8)
+
+
+def test_single_ecg_fallbacks_and_drop():
+    X = np.random.default_rng(0).normal(size=(6, 1, 64)).astype(np.float32)
+    ramp = np.linspace(0, 1, 64, dtype=np.float32)[None, None].repeat(6, 0)
+    views, _ = PatientPairDataset(ramp, None, "windows")[0]
+    assert views[0, 0, -1] <= 0.5 + 1e-6 and views[1, 0, 0] >= 0.5 - 1e-6  # the two halves
+    torch.manual_seed(0)
+    views, _ = PatientPairDataset(X, None, "augment")[0]
+    assert views.shape == (2, 1, 64) and not torch.allclose(views[0], views[1])
+    with pytest.raises(ValueError, match="No patient has two or more ECGs"):
+        PatientPairDataset(X, None, "drop")
+    dataset = PatientPairDataset(X, np.array([0, 0, 1, 2, 3, 4]), "drop")
+    assert len(dataset) == 1
+
+
+def test_groups_must_match_x(patients):
+    data, _ = patients
+    with pytest.raises(ValueError, match="one patient id per ECG"):
+        PCLRTransformer(**SMALL, max_epochs=1).fit(data.X[:10], groups=data.patient_id[:9])
+
+
+def _untrained(est: PCLRTransformer, X) -> PCLRTransformer:
+    """The same encoder, initialised as fit would but never trained."""
+    est._describe_input(X)
+    est.net_ = est._make_net(est._build_module(), "cpu")
+    est.net_.initialize()
+    est._n_features_out = est._embedding_dim()
+    return est
+
+
+def test_patient_identification_far_above_chance_and_untrained(patients):
+    data, rank = patients
+    gallery, query = rank < 2, rank >= 2
+    pid = data.patient_id
+
+    def identification_accuracy(est):
+        knn = KNeighborsClassifier(1, metric="cosine")
+        knn.fit(est.transform(data.X[gallery]), pid[gallery])
+        return (knn.predict(est.transform(data.X[query])) == pid[query]).mean()
+
+    trained = PCLRTransformer(**SMALL, max_epochs=15).fit(data.X[gallery], groups=pid[gallery])
+    assert trained.n_patient_pairs_ == 60 and trained.n_single_ecg_patients_ == 0
+    assert trained.loss_curve_[-1] < 0.5 * trained.loss_curve_[0]
+    chance = 1 / 60
+    accuracy = identification_accuracy(trained)
+    untrained = identification_accuracy(_untrained(PCLRTransformer(**SMALL), data.X[gallery]))
+    assert accuracy > 10 * chance
+    assert accuracy > untrained + 0.1, (accuracy, untrained)
+
+
+def test_pipeline_routes_groups_and_cross_validates(patients):
+    data, _ = patients
+    X, y, pid = data.X[:80], data.y[:80], data.patient_id[:80]
+    pipe = Pipeline([("emb", PCLRTransformer(**SMALL, max_epochs=1)),
+                     ("clf", LogisticRegression(max_iter=500))])
+    pipe.fit(X, y, emb__groups=pid)
+    assert pipe.named_steps["emb"].n_patient_pairs_ == 20
+    assert pipe.predict(X).shape == (80,)
+    scores = cross_val_score(pipe, X, y, groups=pid, cv=GroupKFold(2),
+                             params={"emb__groups": pid})
+    assert scores.shape == (2,) and np.all(np.isfinite(scores))
+
+
+def test_metadata_routing_of_groups(patients):
+    data, _ = patients
+    X, y, pid = data.X[:40], data.y[:40], data.patient_id[:40]
+    with sklearn.config_context(enable_metadata_routing=True):
+        emb = PCLRTransformer(**SMALL, max_epochs=1).set_fit_request(groups=True)
+        pipe = Pipeline([("emb", emb), ("clf", LogisticRegression(max_iter=200))])
+        pipe.fit(X, y, groups=pid)
+    assert pipe.named_steps["emb"].n_patient_pairs_ == 10
+
+
+def test_grid_search_over_temperature_and_lr(patients):
+    data, _ = patients
+    X, y = data.X[:48], data.y[:48]
+    pipe = Pipeline([("emb", PCLRTransformer(**SMALL, max_epochs=1)),
+                     ("clf", LogisticRegression(max_iter=200))])
+    search = GridSearchCV(pipe, {"emb__temperature": [0.1, 0.5], "emb__lr": [1e-3, 1e-4]}, cv=2)
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_params_["emb__temperature"] in (0.1, 0.5)
