@@ -1,0 +1,260 @@
+"""A method's encoder trained from scratch on labels: the supervised baseline of every method."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
+from skorch.callbacks import ProgressBar
+from torch import nn
+
+from ._base import BaseECGEmbedder
+from ._net import ECGDataset, autocast_context, resolve_device
+from ._validation import check_batch, check_ecg_array
+
+
+class _EncoderWithHead(nn.Module):
+    """A method's module (only its ``embed`` is used) followed by a linear layer."""
+
+    def __init__(self, body: nn.Module, dim: int, n_outputs: int):
+        super().__init__()
+        self.body = body
+        self.head = nn.Linear(dim, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body.embed(x))
+
+
+class _LabelledECGDataset(ECGDataset):
+    def __init__(self, X: Any, y: np.ndarray):
+        super().__init__(X)
+        self.y = y
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, Any]:
+        row = self.indices[i]
+        return self.read(row), self.y[row]
+
+
+class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
+    """Train a method's encoder from scratch, with a linear head, on labelled ECGs.
+
+    The baseline every self-supervised method is compared with: the same
+    architecture, randomly initialised, trained end to end on the labels only.
+    The encoder is the ``embed`` of the module that ``embedder`` would pretrain
+    (its projection heads and pretext losses are unused); one ``nn.Linear`` maps
+    the embedding to the classes.
+
+    - 1-D ``y`` (binary or multiclass): cross-entropy, softmax probabilities.
+    - 2-D ``y`` of 0/1 (multi-label, e.g. PTB-XL superclasses): one logit per
+      column, binary cross-entropy, independent sigmoid probabilities.
+
+    Parameters
+    ----------
+    embedder : BaseECGEmbedder
+        An (unfitted) sklearn-ecg embedder, e.g. ``PCLRTransformer(...)``. Its
+        architecture parameters, ``fs`` and ``leads`` are used; its training
+        parameters (epochs, lr...) are not: those below apply.
+    max_epochs : int, default=20
+    batch_size : int, default=64
+    lr : float, default=1e-3
+        AdamW learning rate.
+    weight_decay : float, default=1e-2
+        AdamW weight decay.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA (with bfloat16 autocast at prediction) when available.
+    random_state : int, RandomState or None, default=None
+        Seeds the initialisation and the batch order.
+    verbose : int, default=0
+        Print skorch's epoch table with a progress bar.
+    callbacks : list of skorch callbacks, optional
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (1-D ``y``) or column indices (multi-label ``y``).
+    multilabel_ : bool
+        Whether ``y`` was a 2-D 0/1 indicator matrix.
+    embedder_ : BaseECGEmbedder
+        The clone of ``embedder`` that describes the input (``n_leads_in_``...).
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_.body`` holds the encoder.
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+
+    Examples
+    --------
+    >>> from sklearn_ecg import PCLRTransformer
+    >>> from sklearn_ecg.supervised import SupervisedECGClassifier
+    >>> from sklearn_ecg.datasets import make_synthetic_ecg
+    >>> data = make_synthetic_ecg(n_patients=8, ecgs_per_patient=2, random_state=0)
+    >>> clf = SupervisedECGClassifier(
+    ...     PCLRTransformer(n_samples=256, filters=(8, 8, 8)), max_epochs=1, random_state=0)
+    >>> clf.fit(data.X, data.y).predict_proba(data.X).shape
+    (16, 6)
+    """
+
+    def __init__(
+        self,
+        embedder: BaseECGEmbedder,
+        *,
+        max_epochs: int = 20,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        device: str = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        callbacks: list | None = None,
+    ):
+        self.embedder = embedder
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _check_params(self) -> None:
+        if not isinstance(self.embedder, BaseECGEmbedder):
+            raise ValueError(f"embedder must be a sklearn-ecg embedder (BaseECGEmbedder), "
+                             f"got {type(self.embedder).__name__}.")
+        for name in ("max_epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}.")
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay!r}.")
+
+    def _encode_targets(self, y: Any) -> np.ndarray:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim == 2:
+            if not np.isin(y, (0, 1)).all():
+                raise ValueError(f"A 2-D y must be a 0/1 multi-label indicator matrix, got values "
+                                 f"{np.unique(y)[:10].tolist()}.")
+            self.multilabel_ = True
+            self.classes_ = np.arange(y.shape[1])
+            return y.astype(np.float32)
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D (classes) or 2-D (multi-label 0/1), got shape {y.shape}.")
+        target_type = type_of_target(y)
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(f"Unknown label type: y is {target_type!r}; expected classes (1-D) "
+                             "or a 0/1 multi-label matrix (2-D).")
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(f"y needs at least 2 classes, got {encoder.classes_.tolist()}.")
+        self.multilabel_ = False
+        self.classes_ = encoder.classes_
+        return encoder.transform(y).astype(np.int64)
+
+    def fit(self, X: Any, y: Any) -> SupervisedECGClassifier:
+        """Train encoder and head from a random initialisation on (X, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples) or (n_ecgs, n_samples)
+            ECGs in millivolts at the embedder's ``fs``.
+        y : array-like of shape (n_ecgs,) or (n_ecgs, n_labels)
+            Classes, or a 0/1 multi-label indicator matrix.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        embedder = clone(self.embedder)
+        X = embedder._describe_input(X)
+        targets = self._encode_targets(y)
+        if len(targets) != len(X):
+            raise ValueError(f"X has {len(X)} ECGs but y has {len(targets)} rows.")
+        if len(X) < 2:
+            raise ValueError(f"At least 2 labelled ECGs are needed, got {len(X)}.")
+        n_outputs = len(self.classes_)
+        criterion = nn.BCEWithLogitsLoss if self.multilabel_ else nn.CrossEntropyLoss
+        device = resolve_device(self.device)
+        callbacks = list(self.callbacks or [])
+        if self.verbose:
+            callbacks.append(("progress", ProgressBar()))
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            module = _EncoderWithHead(embedder._build_module(), embedder._embedding_dim(), n_outputs)
+            net = NeuralNet(
+                module,
+                criterion=criterion,
+                optimizer=torch.optim.AdamW,
+                optimizer__weight_decay=self.weight_decay,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                train_split=None,
+                iterator_train__shuffle=True,
+                # A last batch of one ECG breaks BatchNorm in training mode.
+                iterator_train__drop_last=len(X) % self.batch_size == 1,
+                callbacks=callbacks or None,
+                device=device,
+                verbose=int(bool(self.verbose)),
+            )
+            net.fit(_LabelledECGDataset(X, targets), None)
+        self.embedder_ = embedder
+        self.net_ = net
+        self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
+        return self
+
+    def _logits(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "net_")
+        X = check_ecg_array(X, min_samples=self.embedder_._min_samples(), check_finite=False)
+        if X.shape[1] != self.embedder_.n_leads_in_:
+            raise ValueError(f"X has {X.shape[1]} leads but the classifier was fitted on "
+                             f"{self.embedder_.n_leads_in_} ({self.embedder_.leads_in_}).")
+        module = self.net_.module_
+        module.eval()
+        device = str(self.net_.device)
+        chunks = []
+        with torch.inference_mode(), autocast_context(device, True):
+            for start in range(0, len(X), self.batch_size):
+                batch = check_batch(np.asarray(X[start : start + self.batch_size]), offset=start)
+                chunks.append(module(torch.from_numpy(batch).to(device)).float().cpu().numpy())
+        return np.concatenate(chunks)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Logits: (n_ecgs, n_classes), or (n_ecgs,) for binary 1-D ``y`` as scikit-learn expects."""
+        logits = self._logits(X)
+        if not self.multilabel_ and len(self.classes_) == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Softmax class probabilities, or per-label sigmoid probabilities (multi-label)."""
+        logits = torch.from_numpy(self._logits(X))
+        if self.multilabel_:
+            return torch.sigmoid(logits).numpy()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class, or the 0/1 matrix of labels with probability above 0.5."""
+        proba = self.predict_proba(X)
+        if self.multilabel_:
+            return (proba > 0.5).astype(np.int64)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.multi_label = True
+        tags.non_deterministic = False
+        return tags
