@@ -685,18 +685,19 @@ def make_synthetic_ecg(
 
 
 def _noise(rng, patient, t, noise_level, baseline_wander):
-    """White noise plus baseline wander (breathing and slow drift) at the 9 electrodes."""
-    out = np.zeros((9, len(t)))
-    if baseline_wander > 0:
-        scale = baseline_wander * patient["wander_scale"]
-        freqs = np.concatenate([[patient["resp_freq"]], rng.uniform(0.05, 0.5, 2)])
-        amps = scale * rng.rayleigh(0.6, (9, 3)) * np.array([1.0, 0.8, 0.6])
-        phases = rng.uniform(0, 2 * np.pi, (9, 3))
-        # a sin(wt + p) = a cos(p) sin(wt) + a sin(p) cos(wt): 6 waveforms shared by 9 electrodes.
-        arg = 2 * np.pi * freqs[:, None] * t[None, :]
-        basis = np.concatenate([np.sin(arg), np.cos(arg)])
-        out += np.hstack([amps * np.cos(phases), amps * np.sin(phases)]) @ basis
-        out += scale * rng.normal(0.0, 0.5, (9, 1))  # electrode offsets
-    if noise_level > 0:
-        out += rng.normal(0.0, noise_level, out.shape)
-    return out
+    """White noise plus baseline wander (breathing and slow drift) at the 9 electrodes.
+
+    The random numbers are drawn whatever the levels, so changing ``noise_level`` or
+    ``baseline_wander`` (or ``fs``) leaves everything else (classes, beats, waveforms) as it was.
+    """
+    freqs = np.concatenate([[patient["resp_freq"]], rng.uniform(0.05, 0.5, 2)])
+    amps = rng.rayleigh(0.6, (9, 3)) * np.array([1.0, 0.8, 0.6])
+    phases = rng.uniform(0, 2 * np.pi, (9, 3))
+    offsets = rng.normal(0.0, 0.5, (9, 1))  # electrode offsets
+    # White noise from its own stream, so the main stream does not depend on the record length.
+    white = np.random.RandomState(rng.randint(2**31 - 1)).standard_normal((9, len(t)))
+    # a sin(wt + p) = a cos(p) sin(wt) + a sin(p) cos(wt): 6 waveforms shared by 9 electrodes.
+    arg = 2 * np.pi * freqs[:, None] * t[None, :]
+    basis = np.concatenate([np.sin(arg), np.cos(arg)])
+    wander = np.hstack([amps * np.cos(phases), amps * np.sin(phases)]) @ basis + offsets
+    return baseline_wander * patient["wander_scale"] * wander + noise_level * white

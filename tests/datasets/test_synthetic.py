@@ -95,6 +95,19 @@ def test_deterministic_and_seed_dependent():
     assert not np.array_equal(a.X, c.X)
 
 
+def test_noise_levels_leave_the_ecgs_unchanged():
+    """Noise and wander are additive and drawn whatever their level: the clean ECGs match."""
+    clean = make_synthetic_ecg(5, 2, noise_level=0.0, baseline_wander=0.0, random_state=7)
+    noisy = make_synthetic_ecg(5, 2, noise_level=0.05, baseline_wander=0.3, random_state=7)
+    assert clean.reports == noisy.reports
+    np.testing.assert_array_equal(clean.y, noisy.y)
+    difference = noisy.X - clean.X
+    assert 0.04 < difference[:, :, :].std() < 1.0
+    # What was added is noise plus slow wander: its high-pass part is white noise of that level.
+    high = np.diff(difference, axis=-1) / np.sqrt(2)
+    assert high[:, LEAD["I"]].std() == pytest.approx(0.05 * np.sqrt(2), rel=0.15)
+
+
 def test_return_X_y_and_ecg_count_range():
     X, y = make_synthetic_ecg(5, (1, 4), return_X_y=True, random_state=0)
     assert X.shape[0] == y.shape[0] and 5 <= len(y) <= 20
