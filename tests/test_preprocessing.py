@@ -126,7 +126,11 @@ def test_pipeline_and_grid_search(ecgs):
         flatten,
         LogisticRegression(max_iter=200),
     )
-    data = make_synthetic_ecg(10, 2, fs=500, duration=5.0, random_state=1)
+    data = make_synthetic_ecg(
+        10, 2, fs=500, duration=5.0, classes=["normal sinus rhythm", "atrial fibrillation"],
+        class_weights=[1, 1], random_state=1,
+    )
+    assert np.bincount(data.y).min() >= 4
     pipe.fit(data.X, data.y)
     assert pipe.predict(data.X).shape == (20,)
     assert pipe[:-2].transform(data.X).shape == (20, 4, 400)

@@ -125,7 +125,7 @@ def _make_patient(rng: np.random.RandomState, base_class: str) -> dict:
     female = bool(rng.rand() < 0.5)
     # Heart orientation: frontal-plane rotation (about Z) moves the electrical axis the most.
     rotation = _rotation(np.deg2rad(rng.normal(0.0, [10.0, 14.0, 18.0])))
-    gain = float(np.exp(rng.normal(0.0, 0.18)) * (1.0 - 0.004 * (age - 50)) * (0.87 if female else 1.0))
+    gain = 1.2 * float(np.exp(rng.normal(0.0, 0.18)) * (1.0 - 0.004 * (age - 50)) * (0.87 if female else 1.0))
     waves = {}
     for name, (width, vector) in _BASE_WAVES.items():
         turn = _rotation(np.deg2rad(rng.normal(0.0, 12.0, 3)))
@@ -610,6 +610,7 @@ def make_synthetic_ecg(
     low, high = _check_counts(n_patients, ecgs_per_patient)
     names, weights = _check_classes(classes, class_weights)
     rng = check_random_state(random_state)
+    noise_seed = int(rng.randint(2**31 - 1))
 
     t = np.arange(n_samples) / fs
     signals, y, patient_ids, reports, r_peaks, rows = [], [], [], [], [], []
@@ -641,7 +642,7 @@ def make_synthetic_ecg(
                 dipole += gain * (rotation @ _f_waves(rng, patient, t))
             # Electrode potentials (RA, LA, LL, V1-V6), then the 12 leads.
             electrodes = np.vstack([_RA, _LA, _LL, precordial]) @ dipole
-            electrodes += _noise(rng, patient, t, noise_level, baseline_wander)
+            electrodes += baseline_wander * _wander(rng, patient, t)
             signals.append((_ELECTRODES_TO_LEADS @ electrodes).astype(np.float32))
 
             inside = (times >= 0) & (times < duration)
@@ -663,6 +664,14 @@ def make_synthetic_ecg(
             )
 
     X = np.stack(signals)
+    if noise_level > 0:
+        # White noise at the electrodes, from its own stream: changing the noise level or the
+        # record length leaves the rest of the data set as it was.
+        noise_rng = np.random.default_rng(noise_seed)
+        mixing = _ELECTRODES_TO_LEADS.astype(np.float32)
+        for start in range(0, len(X), 256):
+            white = noise_rng.standard_normal((min(256, len(X) - start), 9, n_samples), np.float32)
+            X[start:start + 256] += noise_level * np.matmul(mixing, white)
     y = np.asarray(y, dtype=np.int64)
     if return_X_y:
         return X, y
@@ -684,20 +693,18 @@ def make_synthetic_ecg(
     )
 
 
-def _noise(rng, patient, t, noise_level, baseline_wander):
-    """White noise plus baseline wander (breathing and slow drift) at the 9 electrodes.
+def _wander(rng, patient, t):
+    """Baseline wander (breathing, slow drift and offsets) at the 9 electrodes, for 1 mV.
 
-    The random numbers are drawn whatever the levels, so changing ``noise_level`` or
-    ``baseline_wander`` (or ``fs``) leaves everything else (classes, beats, waveforms) as it was.
+    The random numbers are drawn whatever ``baseline_wander`` is, so changing it leaves
+    everything else (classes, beats, waveforms) as it was.
     """
     freqs = np.concatenate([[patient["resp_freq"]], rng.uniform(0.05, 0.5, 2)])
     amps = rng.rayleigh(0.6, (9, 3)) * np.array([1.0, 0.8, 0.6])
     phases = rng.uniform(0, 2 * np.pi, (9, 3))
     offsets = rng.normal(0.0, 0.5, (9, 1))  # electrode offsets
-    # White noise from its own stream, so the main stream does not depend on the record length.
-    white = np.random.RandomState(rng.randint(2**31 - 1)).standard_normal((9, len(t)))
     # a sin(wt + p) = a cos(p) sin(wt) + a sin(p) cos(wt): 6 waveforms shared by 9 electrodes.
     arg = 2 * np.pi * freqs[:, None] * t[None, :]
     basis = np.concatenate([np.sin(arg), np.cos(arg)])
     wander = np.hstack([amps * np.cos(phases), amps * np.sin(phases)]) @ basis + offsets
-    return baseline_wander * patient["wander_scale"] * wander + noise_level * white
+    return patient["wander_scale"] * wander
