@@ -344,8 +344,9 @@ def label_efficiency_curve(
     """
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}.")
-    if mode == "supervised" and precomputed:
-        raise ValueError("precomputed=True only applies to mode='embedding'.")
+    if mode == "supervised" and (precomputed or prefit or X_pretrain is not None or pretrain_params):
+        raise ValueError("precomputed, prefit, X_pretrain and pretrain_params apply to mode='embedding' "
+                         "only; in mode='supervised' the classifier is trained on each subset.")
     if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
         raise ValueError(f"n_repeats must be a positive integer, got {n_repeats!r}.")
     budgets = _budgets(n_labels)
@@ -412,7 +413,8 @@ def label_efficiency_curve(
                          "score": float(scorer(model, features_test, y_test)), "fit_time": fit_time})
         if verbose:
             scores = [r["score"] for r in rows if r["budget"] == budget]
-            print(f"{name}: {size} labels -> {np.nanmean(scores):.3f} +/- {np.nanstd(scores):.3f}")
+            spread = np.nanstd(scores, ddof=1) if len(scores) > 1 else 0.0
+            print(f"{name}: {size} labels -> {np.nanmean(scores):.3f} +/- {spread:.3f}", flush=True)
     results = pd.DataFrame(rows)
     results.attrs.update(attrs)
     return results

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 from torch import nn
@@ -137,9 +137,11 @@ class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay!r}.")
 
     def _encode_targets(self, y: Any) -> np.ndarray:
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
+            y = column_or_1d(y, warn=True)  # a column vector is one target, as in scikit-learn
         if y.ndim == 2:
             if not np.isin(y, (0, 1)).all():
                 raise ValueError(f"A 2-D y must be a 0/1 multi-label indicator matrix, got values "
@@ -155,7 +157,8 @@ class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
                              "or a 0/1 multi-label matrix (2-D).")
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
-            raise ValueError(f"y needs at least 2 classes, got {encoder.classes_.tolist()}.")
+            raise ValueError(f"y has only one class ({encoder.classes_.tolist()}); at least 2 classes "
+                             "are needed.")
         self.multilabel_ = False
         self.classes_ = encoder.classes_
         return encoder.transform(y).astype(np.int64)

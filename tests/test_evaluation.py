@@ -192,6 +192,8 @@ def test_curve_errors():
         label_efficiency_curve(None, Z, y[:10], precomputed=True)
     with pytest.raises(ValueError, match="needs a classifier"):
         label_efficiency_curve(None, Z, y, mode="supervised")
+    with pytest.raises(ValueError, match="mode='embedding' only"):
+        label_efficiency_curve(LogisticRegression(), Z, y, mode="supervised", X_pretrain=Z)
 
 
 # -- linear evaluation -----------------------------------------------------------------------------
