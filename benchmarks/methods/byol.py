@@ -1,0 +1,32 @@
+"""BYOL (Mehari & Strodthoff 2022) for the quality benchmark: presets of BYOLTransformer."""
+
+from __future__ import annotations
+
+from sklearn_ecg.contrastive import BYOLTransformer
+
+NAME = "BYOL"
+#: PTB-XL records at this rate (the paper works at 100 Hz).
+SAMPLING_RATE = 100
+
+# A small xresnet1d (one bottleneck block per stage, 16 wide: 128-d embeddings).
+CPU_BACKBONE = dict(layers=(1, 1, 1, 1), widths=(16, 16, 16, 16), stem_widths=(16, 16, 32))
+FAST_BACKBONE = dict(layers=(1, 1), widths=(8, 8), stem_widths=(8, 8, 16))
+
+
+def make_embedder(preset: str) -> BYOLTransformer:
+    """An unfitted BYOLTransformer for ``preset``.
+
+    - ``"paper"``: xresnet1d50, batches of 4096 windows, 2000 epochs (GPU).
+    - ``"cpu"``: a small xresnet1d, batches of 128, 10 epochs with 1 of warm-up: a few
+      minutes for ~1500 ECGs of 12 x 1000 on 2 CPU cores.
+    - ``"fast"``: a tiny backbone and one epoch, for smoke tests.
+    """
+    if preset == "paper":
+        return BYOLTransformer(random_state=0)
+    if preset == "cpu":
+        return BYOLTransformer(**CPU_BACKBONE, batch_size=128, max_epochs=10, warmup_epochs=1,
+                               random_state=0)
+    if preset == "fast":
+        return BYOLTransformer(**FAST_BACKBONE, batch_size=32, max_epochs=1, warmup_epochs=0,
+                               random_state=0)
+    raise ValueError(f"preset must be 'paper', 'cpu' or 'fast', got {preset!r}.")
