@@ -1,7 +1,22 @@
 """sklearn-ecg: self-supervised ECG representation learning as scikit-learn estimators."""
 
+from . import augmentations, datasets, preprocessing
+from .contrastive import BYOLTransformer, SimCLRTransformer
+from .cpc import CPCTransformer
 from .pclr import PCLRTransformer
+from .supervised import SupervisedECGClassifier
+from .w2v_cmsc import W2VCMSCTransformer
 
 __version__ = "0.1.0"
 
-__all__ = ["PCLRTransformer"]
+__all__ = [
+    "BYOLTransformer",
+    "CPCTransformer",
+    "PCLRTransformer",
+    "SimCLRTransformer",
+    "SupervisedECGClassifier",
+    "W2VCMSCTransformer",
+    "augmentations",
+    "datasets",
+    "preprocessing",
+]
