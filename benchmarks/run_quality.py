@@ -209,7 +209,7 @@ def markdown(results: dict[str, dict], preset: str) -> str:
                 spent = seconds(curve["time_s"], curve.get("cpu_time_s"))
                 lines.append(f"| {method} | - | - | - | {spent} |")
     notes = sorted({entry["machine"]["summary"] for entry in results.values() if "machine" in entry})
-    notes += sorted({entry["note"] for entry in results.values() if entry.get("note")})
+    notes += [note for entry in results.values() for note in entry.get("notes", [])]
     if notes:
         lines += [""] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
@@ -259,14 +259,16 @@ def main(argv: list[str] | None = None) -> dict:
     if args.redo_baselines or not baseline_file.exists():
         print("baselines: raw signal + LR, MiniRocket + LR", flush=True)
         curves = run_baselines(data_cache[100], budgets, repeats, args.preset)
-        entry = {"curves": curves, "machine": info, "sampling_rate": 100}
+        entry = {"curves": curves, "machine": info, "sampling_rate": 100,
+                 "notes": [f"MiniRocket: {curves['MiniRocket+LR']['n_kernels']} kernels, fitted on the pool"]}
         baseline_file.write_text(json.dumps(entry, indent=1, default=str))
     for name, module in modules.items():
         print(f"{name}: pretraining on {len(data_cache[module.SAMPLING_RATE]['X_unlabelled'])} ECGs",
               flush=True)
         entry = run_method(module, data_cache[module.SAMPLING_RATE], budgets, repeats, args.preset,
                            supervised=not args.no_supervised)
-        entry.update(machine=info, note=data_cache[module.SAMPLING_RATE]["note"], data=str(root))
+        notes = [data_cache[module.SAMPLING_RATE]["note"], getattr(module, "NOTE", "")]
+        entry.update(machine=info, notes=[n for n in notes if n], data=str(root))
         (folder / f"{name}.json").write_text(json.dumps(entry, indent=1, default=str))
 
     results = load_results(folder)

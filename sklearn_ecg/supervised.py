@@ -90,14 +90,16 @@ class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn_ecg import PCLRTransformer
     >>> from sklearn_ecg.supervised import SupervisedECGClassifier
     >>> from sklearn_ecg.datasets import make_synthetic_ecg
     >>> data = make_synthetic_ecg(n_patients=8, ecgs_per_patient=2, random_state=0)
     >>> clf = SupervisedECGClassifier(
     ...     PCLRTransformer(n_samples=256, filters=(8, 8, 8)), max_epochs=1, random_state=0)
-    >>> clf.fit(data.X, data.y).predict_proba(data.X).shape
-    (16, 6)
+    >>> proba = clf.fit(data.X, data.y).predict_proba(data.X)  # one column per class in y
+    >>> proba.shape == (16, len(clf.classes_)) and bool(np.allclose(proba.sum(1), 1))
+    True
     """
 
     def __init__(

@@ -9,7 +9,8 @@ Every module here defines
   shared protocol on a laptop CPU) and ``"fast"`` (seconds; for smoke tests),
 
 and may define ``make_supervised(preset, n_labels)`` returning the classifier of
-its from-scratch baseline (default: :func:`default_supervised`).
+its from-scratch baseline (default: :func:`default_supervised`), and ``NOTE``, a
+sentence printed under the results table (e.g. a departure from the paper).
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from sklearn_ecg import PCLRTransformer
 
 NAME = "pclr"
 SAMPLING_RATE = 100
+NOTE = ("pclr: the unlabelled records have no patient ids, so PCLR pretrains on the two halves of "
+        "each ECG (single_ecg='windows'), not on two ECGs of one patient as published.")
 
 
 def make_embedder(preset: str) -> PCLRTransformer:
