@@ -3,6 +3,7 @@
 from . import augmentations, datasets, preprocessing
 from .contrastive import BYOLTransformer, SimCLRTransformer
 from .cpc import CPCTransformer
+from .mets import METSZeroShotClassifier
 from .pclr import PCLRTransformer
 from .supervised import SupervisedECGClassifier
 from .w2v_cmsc import W2VCMSCTransformer
@@ -12,6 +13,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BYOLTransformer",
     "CPCTransformer",
+    "METSZeroShotClassifier",
     "PCLRTransformer",
     "SimCLRTransformer",
     "SupervisedECGClassifier",

@@ -100,7 +100,10 @@ def check_ecg_array(
         raise TypeError(
             f"{name} is a sparse matrix; sparse input is not supported: ECGs are dense arrays."
         )
-    if isinstance(X, (list, tuple)) or (not hasattr(X, "shape") and hasattr(X, "__array__")):
+    # pandas objects index by label, not by row: read them as in-memory arrays.
+    if hasattr(X, "iloc") or isinstance(X, (list, tuple)) or (
+        not hasattr(X, "shape") and hasattr(X, "__array__")
+    ):
         X = np.asarray(X)
     if not hasattr(X, "shape") or not hasattr(X, "__getitem__"):
         raise ValueError(

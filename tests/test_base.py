@@ -214,3 +214,13 @@ def test_verbose_shows_progress_and_pairing(capsys, ecgs):
 
 def test_feature_names_out(fitted):
     assert list(fitted.get_feature_names_out()[:2]) == ["pclrtransformer0", "pclrtransformer1"]
+
+
+def test_pandas_input_is_read_by_row(ecgs, fitted):
+    import pandas as pd
+
+    X, _ = ecgs
+    frame = pd.DataFrame(X[:, 0], index=np.arange(100, 124))
+    from sklearn_ecg._validation import check_ecg_array
+
+    np.testing.assert_array_equal(check_ecg_array(frame)[3, 0], X[3, 0])

@@ -287,10 +287,6 @@ EXPECTED_FAILED_CHECKS = {
         "float32 convolutions differ by ~1e-7 between batch compositions; predict_proba divides "
         "the similarities by the temperature (0.07), which lifts that above the check's 1e-7."
     ),
-    "check_classifier_data_not_an_array": (
-        "Known base issue (sklearn_ecg._validation): a 2-D pandas DataFrame is read as a lazy "
-        "array and indexed by column label instead of by row; reported, not METS-specific."
-    ),
 }
 
 
