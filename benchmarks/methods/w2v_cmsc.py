@@ -20,9 +20,9 @@ def make_embedder(preset: str, **params) -> W2VCMSCTransformer:
         settings = dict(preset="base")
     elif preset == "cpu":
         # Our "small" encoder (4 x 128-channel conv layers, 2 transformer layers x 128; 0.8 M
-        # parameters) with the paper's objective. Two epochs of ~1,500 ECGs (about 90 updates)
-        # take 10 to 25 minutes on 2 shared CPU cores; lr 1e-3 instead of 5e-5 so that this short
-        # run moves at all; batch 32 records (64 segments) for more updates per epoch.
+        # parameters) with the paper's objective. Two epochs of ~1,500 ECGs (92 updates) took
+        # 20 minutes on 2 CPU cores shared with three other heavy jobs (load ~8); lr 1e-3 instead
+        # of 5e-5 so that this short run moves at all; batch 32 records (64 segments).
         settings = dict(preset="small", max_epochs=2, batch_size=32, lr=1e-3)
     elif preset == "fast":
         settings = dict(preset="small", conv_layers=((16, 2, 2),) * 4, embed_dim=16, encoder_layers=1,
