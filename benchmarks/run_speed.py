@@ -17,7 +17,8 @@ method's sampling rate:
 Usage::
 
     python benchmarks/run_speed.py [--methods pclr,cpc] [--preset cpu|fast|paper] [--device auto]
-                                   [--n-fit 256] [--n-transform 512] [--out benchmarks/results]
+                                   [--n-fit 256] [--n-transform 512] [--batch-size N]
+                                   [--out benchmarks/results]
 
 Writes ``OUT/speed-PRESET-DEVICE.json`` and ``.md``.
 """
@@ -83,10 +84,13 @@ def ecgs(n: int, fs: int, seed: int) -> np.ndarray:
     return data.X[:n]
 
 
-def measure(module, preset: str, device: str, n_fit: int, n_transform: int) -> dict:
+def measure(module, preset: str, device: str, n_fit: int, n_transform: int,
+            batch_size: int | None = None) -> dict:
     rate = module.SAMPLING_RATE
     X_fit, X_transform = ecgs(n_fit, rate, 0), ecgs(n_transform, rate, 1)
     estimator = module.make_embedder(preset).set_params(device=device, max_epochs=1, verbose=0)
+    if batch_size is not None:
+        estimator.set_params(batch_size=batch_size)
     estimator.fit(X_fit[: 2 * estimator.batch_size])  # warm-up: allocations, kernels, caches
     synchronize(device)
     start = time.perf_counter()
@@ -143,12 +147,13 @@ def markdown(results: list[dict], machine: dict) -> str:
              "", f"Peak measured in the same run: {peak:.3f} TFLOP/s float32"
              + (f", {machine['peak_bf16_tflops']:.1f} TFLOP/s bfloat16" if "peak_bf16_tflops" in machine
                 else "") + f"; torch {machine['torch']}, {machine['threads']} threads.", "",
-             "| method | parameters | fit ECGs/s | transform ECGs/s | train GFLOP/ECG | transform GFLOP/ECG "
-             "| fit % of fp32 peak | transform % of fp32 peak |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| method | parameters | batch | fit ECGs/s | transform ECGs/s | train GFLOP/ECG "
+             "| transform GFLOP/ECG | fit % of fp32 peak | transform % of fp32 peak |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(
-            f"| {r['method']} | {r['n_parameters'] / 1e6:.2f} M | {r['fit_ecgs_per_s']:.1f} | "
+            f"| {r['method']} | {r['n_parameters'] / 1e6:.2f} M | {r['batch_size']} | "
+            f"{r['fit_ecgs_per_s']:.1f} | "
             f"{r['transform_ecgs_per_s']:.1f} | {r['train_gflops_per_ecg']:.3f} | "
             f"{r['transform_gflops_per_ecg']:.3f} | {100 * r['fit_tflops_per_s'] / peak:.1f} | "
             f"{100 * r['transform_tflops_per_s'] / peak:.1f} |")
@@ -162,6 +167,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--n-fit", type=int, default=256)
     parser.add_argument("--n-transform", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="override the presets' batch sizes (e.g. GPU-sized 'paper' presets on a CPU)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
     names = None if args.methods is None else [n.strip() for n in args.methods.split(",") if n.strip()]
@@ -175,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"peak: {machine['peak_fp32_tflops']:.3f} TFLOP/s float32 on {machine['device']}", flush=True)
     results = []
     for module in modules.values():
-        results.append(measure(module, args.preset, device, args.n_fit, args.n_transform))
+        results.append(measure(module, args.preset, device, args.n_fit, args.n_transform, args.batch_size))
         print({k: round(v, 4) if isinstance(v, float) else v for k, v in results[-1].items()}, flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     tag = f"speed-{args.preset}-{'gpu' if device.startswith('cuda') else 'cpu'}"
