@@ -1,6 +1,6 @@
 """sklearn-ecg: self-supervised ECG representation learning as scikit-learn estimators."""
 
-from . import augmentations, datasets, preprocessing
+from . import augmentations, datasets, evaluation, preprocessing
 from .contrastive import BYOLTransformer, SimCLRTransformer
 from .cpc import CPCTransformer
 from .mets import METSZeroShotClassifier
@@ -20,5 +20,6 @@ __all__ = [
     "W2VCMSCTransformer",
     "augmentations",
     "datasets",
+    "evaluation",
     "preprocessing",
 ]
