@@ -17,7 +17,7 @@ Protocol (the same for every method):
 Usage::
 
     python benchmarks/run_quality.py [--data PTBXL_ROOT] [--methods pclr,cpc] [--preset cpu|fast|paper]
-                                     [--out benchmarks/results]
+                                     [--out benchmarks/results] [--supervised-only]
 
 Each method (and each baseline set) is written to ``OUT/quality-PRESET/NAME.json``;
 the markdown table ``OUT/quality-PRESET.md`` and the plot
@@ -143,25 +143,39 @@ def run_method(module, data: dict, budgets, n_repeats: int, preset: str, supervi
         "total_cpu_time_s": cpu_total,
     }
     if supervised:
-        name = f"{module.NAME} supervised"
-        start, cpu_start = time.perf_counter(), time.process_time()
-        frames = []
-        n_pool = len(data["y_pool"])
-        for budget in budgets:
-            size = n_pool if budget == "all" else min(budget, n_pool)
-            classifier = method_registry.make_supervised(module, preset, size)
-            frames.append(label_efficiency_curve(
-                classifier, data["X_pool"], data["y_pool"], X_test=data["X_test"], y_test=data["y_test"],
-                mode="supervised", n_labels=[budget], n_repeats=n_repeats, random_state=SEED,
-                method=name, verbose=1))
-        df = pd.concat(frames, ignore_index=True)
-        result["curves"][name] = curve_summary(df)
-        result["supervised_time_s"] = time.perf_counter() - start
-        result["supervised_cpu_time_s"] = time.process_time() - cpu_start
-        result["supervised_fit_ecgs_per_s"] = float(
-            sum(f["n_labels"].sum() * method_registry.supervised_epochs(preset, int(f["n_labels"].iloc[0]))
-                for f in frames) / df["fit_time"].sum())
+        merge_supervised(result, run_supervised(module, data, budgets, n_repeats, preset))
     return result
+
+
+def merge_supervised(entry: dict, supervised: dict) -> None:
+    entry["curves"].update(supervised.pop("curves"))
+    entry.update(supervised)
+
+
+def run_supervised(module, data: dict, budgets, n_repeats: int, preset: str) -> dict:
+    """The from-scratch baseline: the method's encoder trained on each label subset."""
+    name = f"{module.NAME} supervised"
+    start, cpu_start = time.perf_counter(), time.process_time()
+    frames = []
+    n_pool = len(data["y_pool"])
+    for budget in budgets:
+        size = n_pool if budget == "all" else min(budget, n_pool)
+        classifier = method_registry.make_supervised(module, preset, size)
+        frames.append(label_efficiency_curve(
+            classifier, data["X_pool"], data["y_pool"], X_test=data["X_test"], y_test=data["y_test"],
+            mode="supervised", n_labels=[budget], n_repeats=n_repeats, random_state=SEED,
+            method=name, verbose=1))
+    df = pd.concat(frames, ignore_index=True)
+    return {
+        "curves": {name: curve_summary(df)},
+        "supervised_time_s": time.perf_counter() - start,
+        "supervised_cpu_time_s": time.process_time() - cpu_start,
+        "supervised_epochs": {str(f["budget"].iloc[0]): method_registry.supervised_epochs(
+            preset, int(f["n_labels"].iloc[0])) for f in frames},
+        "supervised_fit_ecgs_per_s": float(
+            sum(f["n_labels"].sum() * method_registry.supervised_epochs(preset, int(f["n_labels"].iloc[0]))
+                for f in frames) / df["fit_time"].sum()),
+    }
 
 
 def load_results(folder: Path) -> dict[str, dict]:
@@ -234,6 +248,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--repeats", type=int, default=N_REPEATS)
     parser.add_argument("--no-supervised", action="store_true", help="skip the from-scratch baselines")
+    parser.add_argument("--supervised-only", action="store_true",
+                        help="rerun only the from-scratch baselines of methods already in OUT")
     parser.add_argument("--redo-baselines", action="store_true")
     args = parser.parse_args(argv)
 
@@ -263,13 +279,20 @@ def main(argv: list[str] | None = None) -> dict:
                  "notes": [f"MiniRocket: {curves['MiniRocket+LR']['n_kernels']} kernels, fitted on the pool"]}
         baseline_file.write_text(json.dumps(entry, indent=1, default=str))
     for name, module in modules.items():
-        print(f"{name}: pretraining on {len(data_cache[module.SAMPLING_RATE]['X_unlabelled'])} ECGs",
-              flush=True)
-        entry = run_method(module, data_cache[module.SAMPLING_RATE], budgets, repeats, args.preset,
-                           supervised=not args.no_supervised)
-        notes = [data_cache[module.SAMPLING_RATE]["note"], getattr(module, "NOTE", "")]
+        data = data_cache[module.SAMPLING_RATE]
+        path = folder / f"{name}.json"
+        if args.supervised_only:
+            if not path.exists():
+                raise SystemExit(f"--supervised-only: {path} does not exist; run {name} in full first.")
+            entry = json.loads(path.read_text())
+            print(f"{name}: from-scratch baseline only", flush=True)
+            merge_supervised(entry, run_supervised(module, data, budgets, repeats, args.preset))
+        else:
+            print(f"{name}: pretraining on {len(data['X_unlabelled'])} ECGs", flush=True)
+            entry = run_method(module, data, budgets, repeats, args.preset, supervised=not args.no_supervised)
+        notes = [data["note"], getattr(module, "NOTE", "")]
         entry.update(machine=info, notes=[n for n in notes if n], data=str(root))
-        (folder / f"{name}.json").write_text(json.dumps(entry, indent=1, default=str))
+        path.write_text(json.dumps(entry, indent=1, default=str))
 
     results = load_results(folder)
     table = markdown(results, args.preset)

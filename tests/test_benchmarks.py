@@ -30,7 +30,7 @@ def test_supervised_baseline_uses_the_method_encoder():
     found = methods.load_methods(["pclr"])
     classifier = methods.make_supervised(found["pclr"], "cpu", 25)
     assert type(classifier.embedder).__name__ == "PCLRTransformer"
-    assert classifier.max_epochs == methods.supervised_epochs("cpu", 25) == 24
-    assert methods.supervised_epochs("cpu", 352) == 3 and methods.supervised_epochs("fast", 25) == 1
+    assert classifier.max_epochs == methods.supervised_epochs("cpu", 25) == 160
+    assert methods.supervised_epochs("cpu", 352) == 12 and methods.supervised_epochs("fast", 25) == 1
     with pytest.raises(ValueError, match="Unknown methods"):
         methods.load_methods(["no_such_method"])
