@@ -1,26 +1,34 @@
-"""Reduced-lead benchmark: does random lead masking (RLM) make W2V+CMSC embeddings of fewer leads better?
+"""W2V+CMSC on the shared protocol, on 12, 6, 2 and 1 leads: does random lead masking (RLM) help?
 
-Protocol (PTB-XL, shared subset):
+Protocol: that of ``run_quality.py`` (PTB-XL shared subset; pretraining on the
+unlabelled records, ecg_id 501-1999; labelled pool strat_fold 1-8, test folds
+9-10; the 5 diagnostic superclasses, multi-label; budgets of 25, 50, 100, 200 and
+all labelled ECGs, 5 stratified subsets each, the same subsets as every other
+method; the same linear probe; macro ROC AUC), repeated for each lead set:
 
-- pretraining: the unlabelled records (ecg_id 501-1999, 10 s, records100 at 100 Hz; the
-  estimator upsamples them to 500 Hz inside, as the published encoder expects), no labels;
-  three encoders of one architecture: W2V+CMSC (``rlm=False``), W2V+CMSC+RLM (``rlm=True``)
-  and the same network untrained (its random initialisation: fitted for one step at
-  lr 1e-12, which only creates the fitted state);
-- probing: the labelled records (ecg_id 1-500), strat_fold 1-8 train, 9-10 test; the 5
-  diagnostic superclasses (NORM, MI, STTC, CD, HYP), multi-label, ECGs without one left
-  out; StandardScaler + one-vs-rest LogisticRegression (C=1) on frozen embeddings; macro
-  ROC AUC on the test folds;
-- lead sets: the probe is trained and tested on embeddings of 12 leads, the 6 limb leads
-  (I, II, III, aVR, aVL, aVF), I + II, and lead I alone; the missing leads are
-  zero-filled by the estimator (``transform(X_subset, leads=names)``);
-- uncertainty: 1,000 bootstrap resamples of the test records give a standard deviation
-  per AUC and, per lead set, the share of resamples in which RLM beats no RLM.
+- lead sets: 12 leads, the 6 limb leads (I, II, III, aVR, aVL, aVF), I + II, and
+  lead I alone; the probe is trained and tested on embeddings of those leads only,
+  the missing ones zero-filled by the estimator (``transform(X_subset, leads=names)``);
+- encoders of one architecture: W2V+CMSC (``rlm=False``), W2V+CMSC+RLM
+  (``rlm=True``, the published method) and the same network untrained (its random
+  initialisation: fitted for one step at lr 1e-12, which only creates the fitted
+  state); records100 are read at 100 Hz and upsampled to 500 Hz inside the
+  estimator, as the published encoder expects;
+- baselines on the same leads: raw signal + LR and MiniRocket + LR (12-lead ones
+  are taken from ``quality-PRESET/baselines.json`` when run_quality.py made it:
+  the same computation); ``--supervised`` adds the from-scratch W2V encoder on 12
+  leads (slow on a CPU);
+- all labels: 1,000 bootstrap resamples of the test records give a standard
+  deviation per AUC and, per lead set, the share of resamples in which RLM beats no
+  RLM.
+
+The 12-lead curve of W2V+CMSC+RLM also goes into ``quality-PRESET/w2v_cmsc.json``,
+so that run_quality.py's table and plot show it beside the other methods.
 
 Usage::
 
     python benchmarks/reduced_leads.py [--preset cpu|fast|paper] [--data PTBXL_ROOT]
-                                       [--epochs N] [--out benchmarks/results]
+                                       [--epochs N] [--supervised] [--out benchmarks/results]
 
 Writes ``OUT/reduced_leads-PRESET.json`` and ``OUT/reduced_leads-PRESET.md``.
 """
@@ -29,25 +37,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
+import pandas as pd
 from scipy.stats import rankdata
+from sklearn.base import clone
 from sklearn.multiclass import OneVsRestClassifier
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import run_quality as protocol  # noqa: E402
 from methods import w2v_cmsc as method  # noqa: E402
 
-from sklearn_ecg.datasets import load_ptbxl  # noqa: E402
-from sklearn_ecg.evaluation import default_probe, macro_roc_auc  # noqa: E402
+from sklearn_ecg.evaluation import label_efficiency_curve, macro_roc_auc  # noqa: E402
 
 LEAD_SETS = {
     "12 leads": ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"],
@@ -55,27 +62,8 @@ LEAD_SETS = {
     "I + II": ["I", "II"],
     "I": ["I"],
 }
+VARIANTS = ("untrained", "W2V+CMSC", "W2V+CMSC+RLM")
 N_BOOTSTRAP = 1000
-SEED = 0
-
-
-def default_root() -> Path:
-    base = os.environ.get("SKLEARN_ECG_DATA")
-    base = Path(base) if base else HERE.parent.parent / "shared" / "data"
-    return base / "ptbxl" if (base / "ptbxl").is_dir() else base
-
-
-def load_data(root: Path, fast: bool) -> dict:
-    labelled = load_ptbxl(root, sampling_rate=method.SAMPLING_RATE, task="superdiagnostic",
-                          drop_empty=True)
-    folds = labelled.metadata["strat_fold"].to_numpy()
-    unlabelled = load_ptbxl(root, sampling_rate=method.SAMPLING_RATE, subset="unlabelled").X
-    if fast:
-        unlabelled = unlabelled[:64]
-    return {"X_train": labelled.X[folds <= 8], "y_train": labelled.y[folds <= 8],
-            "X_test": labelled.X[folds >= 9], "y_test": labelled.y[folds >= 9],
-            "X_unlabelled": unlabelled, "classes": [str(c) for c in labelled.target_names],
-            "leads": list(labelled.leads)}
 
 
 def pretrain(name: str, preset: str, X: np.ndarray, epochs: int | None) -> tuple[object, dict]:
@@ -88,6 +76,7 @@ def pretrain(name: str, preset: str, X: np.ndarray, epochs: int | None) -> tuple
     start = time.perf_counter()
     est.fit(X)
     info = {"fit_time_s": round(time.perf_counter() - start, 1), "n_pretrain": len(X),
+            "max_epochs": est.max_epochs,
             "params": {k: v for k, v in est.get_params().items() if k != "callbacks"}}
     if name != "untrained":
         last = est.net_.history[-1]["batches"]
@@ -100,12 +89,9 @@ def pretrain(name: str, preset: str, X: np.ndarray, epochs: int | None) -> tuple
     return est, info
 
 
-def probe_scores(est, data: dict, leads: list[str]) -> np.ndarray:
+def lead_subset(data: dict, leads: list[str]) -> dict:
     idx = [data["leads"].index(lead) for lead in leads]
-    Z_train = est.transform(data["X_train"][:, idx], leads=leads)
-    Z_test = est.transform(data["X_test"][:, idx], leads=leads)
-    probe = OneVsRestClassifier(default_probe(C=1.0)).fit(Z_train, data["y_train"])
-    return probe.predict_proba(Z_test)
+    return {**data, "X_pool": data["X_pool"][:, idx], "X_test": data["X_test"][:, idx], "leads": leads}
 
 
 def fast_macro_auc(y: np.ndarray, scores: np.ndarray) -> float:
@@ -139,21 +125,55 @@ def per_class_auc(y: np.ndarray, scores: np.ndarray, classes: list[str]) -> dict
             for j, c in enumerate(classes) if 0 < y[:, j].sum() < len(y)}
 
 
+def probe_variant(est, data: dict, budgets, repeats: int,
+                  name: str) -> tuple[pd.DataFrame, np.ndarray, float]:
+    """The label-efficiency curve of one encoder on one lead set, the all-label probe's test
+    scores (for the bootstrap) and the transform throughput (ECGs/s)."""
+    start = time.perf_counter()
+    Z_pool = est.transform(data["X_pool"], leads=data["leads"])
+    Z_test = est.transform(data["X_test"], leads=data["leads"])
+    per_s = (len(Z_pool) + len(Z_test)) / (time.perf_counter() - start)
+    curve = label_efficiency_curve(None, Z_pool, data["y_pool"], X_test=Z_test, y_test=data["y_test"],
+                                   precomputed=True, n_labels=budgets, n_repeats=repeats,
+                                   random_state=protocol.SEED, method=name, probe=protocol.PROBE)
+    probe = OneVsRestClassifier(clone(protocol.PROBE)).fit(Z_pool, data["y_pool"])
+    return curve, probe.predict_proba(Z_test), per_s
+
+
+def curve_table(curves: pd.DataFrame) -> list[str]:
+    curves = curves.assign(budget=curves["budget"].astype(str))
+    budgets = list(dict.fromkeys(curves["budget"]))
+    sizes = curves.groupby("budget")["n_labels"].first()
+    stats = curves.groupby(["lead_set", "method", "budget"], sort=False)["score"].agg(["mean", "std"])
+    lines = ["| leads | encoder | " + " | ".join(f"{b} ({sizes[b]})" if b == "all" else b for b in budgets)
+             + " |", "|---|---|" + "---|" * len(budgets)]
+    for lead_set, method_name in dict.fromkeys(zip(curves["lead_set"], curves["method"])):
+        cells = [f"{stats.loc[(lead_set, method_name, b), 'mean']:.3f} +/- "
+                 f"{stats.loc[(lead_set, method_name, b), 'std']:.3f}" for b in budgets]
+        lines.append(f"| {lead_set} | {method_name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(result: dict) -> str:
-    variants = list(result["pretraining"])
-    lines = [f"# Reduced-lead linear probe: W2V+CMSC with and without RLM ({result['preset']} preset)", "",
-             f"PTB-XL superdiagnostic (5 classes), macro ROC AUC on folds 9-10 "
-             f"(n={result['n_test']}), probe trained on folds 1-8 (n={result['n_train']}); encoders "
-             f"pretrained on {result['n_pretrain']} unlabelled records (ecg_id 501-1999, 100 Hz "
-             "upsampled to 500 Hz). +- is the bootstrap standard deviation over test records; "
-             "P(RLM > no RLM) is the share of bootstrap resamples in which RLM scores higher.", "",
-             "| leads | " + " | ".join(variants) + " | P(RLM > no RLM) |",
-             "|---|" + "---|" * (len(variants) + 1)]
-    for lead_set, row in result["auc"].items():
+    curves = pd.DataFrame(result["curves"])
+    lines = [f"# W2V+CMSC on 12, 6, 2 and 1 leads, with and without RLM ({result['preset']} preset)", "",
+             f"PTB-XL superdiagnostic (5 classes), macro ROC AUC on folds 9-10 (n={result['n_test']}); "
+             f"probes trained on stratified subsets of folds 1-8 (mean +/- std over {result['repeats']} "
+             f"subsets, the same subsets for every row; columns: labelled ECGs). Encoders pretrained on "
+             f"{result['n_pretrain']} unlabelled records (ecg_id 501-1999, 100 Hz upsampled to 500 Hz), "
+             f"{result['max_epochs']} epochs.", ""]
+    lines += curve_table(curves)
+    variants = list(result["all_labels"][next(iter(LEAD_SETS))])[:-1]
+    lines += ["", "## All labels, with bootstrap uncertainty", "",
+              "+- is the bootstrap standard deviation over test records; P(RLM > no RLM) is the share of "
+              f"{N_BOOTSTRAP} bootstrap resamples in which RLM scores higher.", "",
+              "| leads | " + " | ".join(variants) + " | P(RLM > no RLM) |",
+              "|---|" + "---|" * (len(variants) + 1)]
+    for lead_set, row in result["all_labels"].items():
         cells = [f"{row[v]['macro_auc']:.3f} +- {row[v]['bootstrap_std']:.3f}" for v in variants]
         lines.append(f"| {lead_set} | " + " | ".join(cells) + f" | {row['p_rlm_better']:.2f} |")
-    lines += ["", "| encoder | pretraining time (s) | W2V InfoNCE first -> last epoch | CMSC | "
-              "codebook perplexity (soft) |", "|---|---|---|---|---|"]
+    lines += ["", "## Pretraining", "", "| encoder | pretraining time (s) | W2V InfoNCE first -> last epoch "
+              "(chance ln 101 = 4.615) | CMSC | codebook perplexity (soft) |", "|---|---|---|---|---|"]
     for name, info in result["pretraining"].items():
         if "last_epoch_mean" not in info:
             lines.append(f"| {name} | {info['fit_time_s']} | - | - | - |")
@@ -163,8 +183,17 @@ def markdown(result: dict) -> str:
                      f"{f['cmsc']:.3f} -> {last['cmsc']:.3f} | "
                      f"{f['prob_perplexity']:.1f} -> {last['prob_perplexity']:.1f} |")
     lines += ["", f"Command: `{result['command']}`; total {result['total_time_s']:.0f} s on "
-              f"{result['machine']}.", ""]
+              f"{result['machine']['summary']}.", ""]
     return "\n".join(lines)
+
+
+def baseline_curves(data: dict, lead_set: str, budgets, repeats: int, preset: str, folder: Path) -> list:
+    saved = folder / "baselines.json"
+    if lead_set == "12 leads" and saved.exists():
+        curves = json.loads(saved.read_text())["curves"]
+    else:
+        curves = protocol.run_baselines(lead_subset(data, LEAD_SETS[lead_set]), budgets, repeats, preset)
+    return [pd.DataFrame(curve["rows"]).assign(lead_set=lead_set) for curve in curves.values()]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -172,51 +201,87 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--preset", choices=("paper", "cpu", "fast"), default="cpu")
     parser.add_argument("--epochs", type=int, default=None, help="override the preset's max_epochs")
+    parser.add_argument("--supervised", action="store_true",
+                        help="also train the W2V encoder from scratch on each 12-lead label subset")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
-    root = args.data or default_root()
+    root = args.data or protocol.default_root()
+    fast = args.preset == "fast"
+    budgets = (10, 20, "all") if fast else protocol.BUDGETS
+    repeats = 2 if fast else protocol.N_REPEATS
+    folder = args.out / f"quality-{args.preset}"
+    folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    data = load_data(root, fast=args.preset == "fast")
-    print(f"data: {len(data['X_unlabelled'])} unlabelled, {len(data['X_train'])} train, "
+    data = protocol.load_protocol_data(root, method.SAMPLING_RATE, fast)
+    print(f"data: {len(data['X_unlabelled'])} unlabelled, {len(data['X_pool'])} pool, "
           f"{len(data['X_test'])} test ({time.perf_counter() - start:.0f} s)", flush=True)
-    variants = ["untrained", "W2V+CMSC", "W2V+CMSC+RLM"]
-    pretraining, scores = {}, {lead_set: {} for lead_set in LEAD_SETS}
-    for name in variants:
+
+    frames, scores, pretraining, quality = [], {lead_set: {} for lead_set in LEAD_SETS}, {}, {}
+    for name in VARIANTS:
         est, info = pretrain(name, args.preset, data["X_unlabelled"], args.epochs)
         pretraining[name] = info
-        print(f"{name}: pretrained in {info['fit_time_s']} s; {info.get('last_epoch_mean', '')}",
-              flush=True)
+        print(f"{name}: pretrained in {info['fit_time_s']} s; {info.get('last_epoch_mean', '')}", flush=True)
         for lead_set, leads in LEAD_SETS.items():
-            scores[lead_set][name] = probe_scores(est, data, leads)
-    rng = np.random.default_rng(SEED)
-    auc = {}
+            probe_start = time.perf_counter()
+            curve, scores[lead_set][name], per_s = probe_variant(est, lead_subset(data, leads), budgets,
+                                                                 repeats, name)
+            frames.append(curve.assign(lead_set=lead_set))
+            print(f"  {lead_set}: " + ", ".join(f"{b}: {s:.3f}" for b, s in
+                                               curve.groupby("n_labels")["score"].mean().items()), flush=True)
+            if name == "W2V+CMSC+RLM" and lead_set == "12 leads":
+                quality = {"curves": {method.NAME: protocol.curve_summary(curve.assign(method=method.NAME))},
+                           "pretrain_time_s": info["fit_time_s"], "n_pretrain": info["n_pretrain"],
+                           "pretrain_ecgs_per_s":
+                               info["n_pretrain"] * info["max_epochs"] / info["fit_time_s"],
+                           "transform_ecgs_per_s": per_s,
+                           # pretraining, embedding and probing of this curve alone
+                           "total_time_s": info["fit_time_s"] + time.perf_counter() - probe_start,
+                           "params": {k: repr(v) for k, v in info["params"].items()}}
+    for lead_set in LEAD_SETS:
+        print(f"baselines on {lead_set}", flush=True)
+        frames += baseline_curves(data, lead_set, budgets, repeats, args.preset, folder)
+    if args.supervised:
+        protocol.merge_supervised(quality, protocol.run_supervised(method, data, budgets, repeats,
+                                                                   args.preset))
+        rows = quality["curves"][f"{method.NAME} supervised"]["rows"]
+        frames.append(pd.DataFrame(rows).assign(lead_set="12 leads"))
+
+    rng = np.random.default_rng(protocol.SEED)
+    all_labels = {}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*left out of the macro ROC AUC.*")
         for lead_set, by_variant in scores.items():
             boot = bootstrap_aucs(data["y_test"], by_variant, rng)
             for s in by_variant.values():  # the rank formula is the AUC of scikit-learn
                 assert np.isclose(fast_macro_auc(data["y_test"], s), macro_roc_auc(data["y_test"], s))
-            auc[lead_set] = {
+            all_labels[lead_set] = {
                 name: {"macro_auc": round(macro_roc_auc(data["y_test"], s), 4),
                        "bootstrap_std": round(float(np.nanstd(boot[name])), 4),
                        "per_class_auc": per_class_auc(data["y_test"], s, data["classes"])}
                 for name, s in by_variant.items()}
-            auc[lead_set]["p_rlm_better"] = round(float(np.nanmean(boot["W2V+CMSC+RLM"]
-                                                                   > boot["W2V+CMSC"])), 3)
-            print(lead_set, {n: auc[lead_set][n]["macro_auc"] for n in variants}, flush=True)
+            all_labels[lead_set]["p_rlm_better"] = round(float(np.nanmean(boot["W2V+CMSC+RLM"]
+                                                                          > boot["W2V+CMSC"])), 3)
+    curves = pd.concat(frames, ignore_index=True)
+    info = protocol.machine()
     result = {
-        "benchmark": "reduced_leads", "preset": args.preset, "auc": auc, "pretraining": pretraining,
-        "n_pretrain": len(data["X_unlabelled"]), "n_train": len(data["X_train"]),
+        "benchmark": "reduced_leads", "preset": args.preset, "repeats": repeats,
+        "curves": curves.to_dict(orient="records"), "all_labels": all_labels, "pretraining": pretraining,
+        "max_epochs": pretraining["W2V+CMSC+RLM"]["max_epochs"],
+        "n_pretrain": len(data["X_unlabelled"]), "n_pool": len(data["X_pool"]),
         "n_test": len(data["X_test"]), "classes": data["classes"], "lead_sets": LEAD_SETS,
         "total_time_s": round(time.perf_counter() - start, 1),
         "command": " ".join(["python benchmarks/reduced_leads.py",
                              *(sys.argv[1:] if argv is None else argv)]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-                   f"{torch.get_num_threads()} threads",
+        "machine": info,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"reduced_leads-{args.preset}.json").write_text(json.dumps(result, indent=2, default=str))
+    (args.out / f"reduced_leads-{args.preset}.json").write_text(json.dumps(result, indent=1, default=str))
     (args.out / f"reduced_leads-{args.preset}.md").write_text(markdown(result))
+    quality.update(machine=info, data=str(root), sampling_rate=100,
+                   notes=[n for n in (data["note"], getattr(method, "NOTE", ""),
+                                      f"{method.NAME}: curve from `{result['command']}`") if n])
+    (folder / f"{method.NAME}.json").write_text(json.dumps(quality, indent=1, default=str))
+    protocol.write_report(folder, args.out, args.preset)
     print(markdown(result))
     return result
 

@@ -88,7 +88,7 @@ def load_protocol_data(root: Path, sampling_rate: int, fast: bool) -> dict:
         "X_pool": labelled.X[pool], "y_pool": labelled.y[pool],
         "X_test": labelled.X[test], "y_test": labelled.y[test],
         "X_unlabelled": unlabelled, "classes": [str(c) for c in labelled.target_names],
-        "note": note,
+        "leads": [str(lead) for lead in labelled.leads], "note": note,
     }
 
 
@@ -294,14 +294,19 @@ def main(argv: list[str] | None = None) -> dict:
         entry.update(machine=info, notes=[n for n in notes if n], data=str(root))
         path.write_text(json.dumps(entry, indent=1, default=str))
 
+    return write_report(folder, args.out, args.preset)
+
+
+def write_report(folder: Path, out: Path, preset: str) -> dict[str, dict]:
+    """Rebuild ``OUT/quality-PRESET.md`` and the plot from every JSON in ``folder``."""
     results = load_results(folder)
-    table = markdown(results, args.preset)
-    (args.out / f"quality-{args.preset}.md").write_text(table)
+    table = markdown(results, preset)
+    (out / f"quality-{preset}.md").write_text(table)
     import matplotlib
 
     matplotlib.use("Agg")
-    ax = plot_label_efficiency(all_curves(results), title=f"PTB-XL superclasses, preset {args.preset!r}")
-    plot_path = args.out / f"label_efficiency-{args.preset}.png"
+    ax = plot_label_efficiency(all_curves(results), title=f"PTB-XL superclasses, preset {preset!r}")
+    plot_path = out / f"label_efficiency-{preset}.png"
     ax.figure.savefig(plot_path, dpi=120, bbox_inches="tight")
     print(table)
     print(f"plot: {plot_path}")

@@ -486,7 +486,9 @@ class W2VCMSCTransformer(BaseECGEmbedder):
             feature_penalty_weight=float(self.feature_penalty_weight),
             cmsc_temperature=float(self.cmsc_temperature), cmsc_weight=float(self.cmsc_weight),
         )
-        config = self._config(self.n_leads_in_, self.gumbel_decay_)
+        # Pretraining sets the Gumbel schedule; a module built for another use (the encoder of
+        # SupervisedECGClassifier) never quantises, so any decay will do there.
+        config = self._config(self.n_leads_in_, getattr(self, "gumbel_decay_", 1.0))
         return W2VCMSCModule(config, self.fs_in_, self.model_fs, self.segment_seconds, objective)
 
     def _embedding_dim(self) -> int:

@@ -7,7 +7,9 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
+from sklearn_ecg import BYOLTransformer, CPCTransformer, SimCLRTransformer, W2VCMSCTransformer
 from sklearn_ecg._base import BaseECGEmbedder
+from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.pclr import PCLRTransformer
 from sklearn_ecg.supervised import SupervisedECGClassifier
 
@@ -162,3 +164,27 @@ def test_errors():
         clf.predict(np.zeros((2, 3, 64), dtype=np.float32))
     with pytest.raises(ValueError, match="NaN|finite"):
         clf.fit(np.full_like(X, np.nan), y)
+
+
+# Tiny versions of every shipped method: each one's encoder must train from scratch as a classifier
+# (the benchmarks' from-scratch baseline), including W2V, whose module is otherwise built by fit.
+TINY_METHODS = {
+    "pclr": lambda: tiny_pclr(fs=100),
+    "cpc": lambda: CPCTransformer(encoder="strided", n_features=8, n_hidden=8, n_negatives=4),
+    "simclr": lambda: SimCLRTransformer(layers=(1,), widths=(4,), stem_widths=(4, 4, 8),
+                                        projection_dims=(8, 4)),
+    "byol": lambda: BYOLTransformer(layers=(1,), widths=(4,), stem_widths=(4, 4, 8),
+                                    projection_dims=(8, 4), predictor_dims=(8, 4)),
+    "w2v_cmsc": lambda: W2VCMSCTransformer(
+        preset="small", fs=100, model_fs=100, conv_layers=((8, 2, 2),) * 2, embed_dim=8, encoder_layers=1,
+        ffn_dim=16, attention_heads=2, pos_conv_kernel=8, pos_conv_groups=2, final_dim=8, codebook_size=8),
+}
+
+
+@pytest.mark.parametrize("name", TINY_METHODS)
+def test_every_method_encoder_trains_from_scratch(name):
+    data = make_synthetic_ecg(n_patients=12, ecgs_per_patient=1, fs=100, random_state=0)
+    clf = SupervisedECGClassifier(TINY_METHODS[name](), max_epochs=2, batch_size=6, random_state=0,
+                                  device="cpu").fit(data.X, data.y)
+    assert clf.predict_proba(data.X).shape == (12, len(clf.classes_))
+    assert np.isfinite(clf.loss_curve_).all() and len(clf.loss_curve_) == 2
