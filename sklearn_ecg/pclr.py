@@ -19,8 +19,12 @@ from .nn.resnet1d import RibeiroResNet1d
 _SINGLE_ECG_OPTIONS = ("windows", "augment", "drop")
 
 
-def resample_length(x: torch.Tensor, n_samples: int | None) -> torch.Tensor:
-    """Linearly interpolate the last axis to ``n_samples`` (PCLR's input preparation)."""
+def interpolate_to_length(x: torch.Tensor, n_samples: int | None) -> torch.Tensor:
+    """Linearly interpolate the last axis to ``n_samples`` (PCLR's input preparation).
+
+    Endpoints are kept (``align_corners=True``), as ``np.interp`` on a grid spanning the
+    record; no antialiasing, unlike :func:`sklearn_ecg.w2v_cmsc.resample_length`.
+    """
     if n_samples is None or x.shape[-1] == n_samples:
         return x
     return F.interpolate(x, size=n_samples, mode="linear", align_corners=True)
@@ -45,7 +49,7 @@ class PCLRModule(nn.Module):
         self.n_samples = n_samples
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(resample_length(x, self.n_samples))
+        return self.encoder(interpolate_to_length(x, self.n_samples))
 
     def forward(self, pairs: torch.Tensor) -> torch.Tensor:
         batch = pairs.shape[0]
