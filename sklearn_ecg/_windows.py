@@ -16,12 +16,20 @@ import torch
 from ._net import ECGDataset
 
 
-def n_sliding_windows(n_samples: int, window: int, stride: int, cover_end: bool = True) -> int:
-    """Number of windows :func:`sliding_windows` cuts from ``n_samples`` samples."""
+def window_starts(n_samples: int, window: int, stride: int, cover_end: bool = True) -> np.ndarray:
+    """First sample of each sliding window: the one grid of windows of every method and of
+    :func:`sklearn_ecg.preprocessing.sliding_windows`."""
     if n_samples < window:
         raise ValueError(f"Records of {n_samples} samples are shorter than the window ({window}).")
-    count = 1 + (n_samples - window) // stride
-    return count + int(cover_end and (n_samples - window) % stride > 0)
+    starts = np.arange(0, n_samples - window + 1, stride)
+    if cover_end and starts[-1] != n_samples - window:
+        starts = np.append(starts, n_samples - window)
+    return starts
+
+
+def n_sliding_windows(n_samples: int, window: int, stride: int, cover_end: bool = True) -> int:
+    """Number of windows :func:`sliding_windows` cuts from ``n_samples`` samples."""
+    return len(window_starts(n_samples, window, stride, cover_end))
 
 
 def sliding_windows(x: torch.Tensor, window: int, stride: int, cover_end: bool = True

@@ -39,6 +39,7 @@ from ._validation import (
     lead_indices,
     normalize_leads,
 )
+from ._windows import window_starts
 
 __all__ = [
     "BandpassFilter",
@@ -823,24 +824,13 @@ def sliding_windows(
     window = _positive_int(window, "window")
     stride = window if stride is None else _positive_int(stride, "stride")
     X = check_ecg_array(X, min_samples=window)
-    starts = _window_starts(X.shape[2], window, stride, cover_end)
+    starts = window_starts(X.shape[2], window, stride, cover_end)
     windows = np.empty((X.shape[0], len(starts), X.shape[1], window), dtype=np.float32)
     for first, batch in _batches(X):
         for k, s in enumerate(starts):
             windows[first:first + len(batch), k] = batch[:, :, s:s + window]
     record_index = np.repeat(np.arange(X.shape[0]), len(starts))
     return windows.reshape(-1, X.shape[1], window), record_index
-
-
-def _window_starts(n_samples: int, window: int, stride: int, cover_end: bool) -> np.ndarray:
-    if n_samples < window:
-        raise ValueError(
-            f"X has {n_samples} samples per lead, fewer than the window of {window} samples."
-        )
-    starts = np.arange(0, n_samples - window + 1, stride)
-    if cover_end and starts[-1] != n_samples - window:
-        starts = np.append(starts, n_samples - window)
-    return starts
 
 
 class Windowing(_ECGTransformer):
@@ -899,7 +889,7 @@ class Windowing(_ECGTransformer):
 
     def _starts(self, n_samples: int) -> np.ndarray:
         stride = self.window if self.stride is None else self.stride
-        return _window_starts(n_samples, int(self.window), int(stride), bool(self.cover_end))
+        return window_starts(n_samples, int(self.window), int(stride), bool(self.cover_end))
 
     def fit(self, X: Any, y: Any = None) -> Windowing:
         """Check the parameters and count the windows per ECG.
