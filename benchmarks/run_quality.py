@@ -18,6 +18,7 @@ Usage::
 
     python benchmarks/run_quality.py [--data PTBXL_ROOT] [--methods pclr,cpc] [--preset cpu|fast|paper]
                                      [--out benchmarks/results] [--supervised-only]
+                                     [--report-only]
 
 Each method (and each baseline set) is written to ``OUT/quality-PRESET/NAME.json``;
 the markdown table ``OUT/quality-PRESET.md`` and the plot
@@ -187,20 +188,27 @@ def all_curves(results: dict[str, dict]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def score_cell(row: pd.Series) -> str:
+    """Mean +/- std over the label subsets; a run with a single subset (a slow baseline run
+    with ``--repeats 1``) says so instead of showing a std."""
+    if row["count"] == 1:
+        return f"{row['mean']:.3f} (1 subset)"
+    return f"{row['mean']:.3f} +/- {row['std']:.3f}"
+
+
 def markdown(results: dict[str, dict], preset: str) -> str:
     df = all_curves(results)
     df["budget"] = df["budget"].astype(str)
     budgets = list(dict.fromkeys(df["budget"]))
     sizes = df.groupby("budget")["n_labels"].first()
-    stats = df.groupby(["method", "budget"], sort=False)["score"].agg(["mean", "std"])
+    stats = df.groupby(["method", "budget"], sort=False)["score"].agg(["mean", "std", "count"])
     header = "| method | " + " | ".join(
         f"{b} ({sizes[b]})" if b == "all" else b for b in budgets) + " |"
     lines = [f"## Label efficiency on PTB-XL superclasses (preset {preset!r})", "",
              f"Macro ROC AUC on folds 9-10 (mean +/- std over {df['repeat'].nunique()} stratified label "
              "subsets of folds 1-8); columns: labelled ECGs.", "", header, "|---" * (len(budgets) + 1) + "|"]
     for method in dict.fromkeys(df["method"]):
-        cells = [f"{stats.loc[(method, b), 'mean']:.3f} +/- {stats.loc[(method, b), 'std']:.3f}"
-                 if (method, b) in stats.index else "" for b in budgets]
+        cells = [score_cell(stats.loc[(method, b)]) if (method, b) in stats.index else "" for b in budgets]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     lines += ["", "## Time", "", "Wall-clock seconds; CPU seconds of the process in brackets (on a shared "
               "machine the gap is time spent waiting for a core).", "",
@@ -251,7 +259,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--supervised-only", action="store_true",
                         help="rerun only the from-scratch baselines of methods already in OUT")
     parser.add_argument("--redo-baselines", action="store_true")
+    parser.add_argument("--report-only", action="store_true",
+                        help="only rebuild the table and plot from the JSON files in OUT")
     args = parser.parse_args(argv)
+    if args.report_only:
+        return write_report(args.out / f"quality-{args.preset}", args.out, args.preset)
 
     root = args.data or default_root()
     names = None if args.methods is None else [n.strip() for n in args.methods.split(",") if n.strip()]
