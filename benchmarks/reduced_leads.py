@@ -147,7 +147,8 @@ def curve_table(curves: pd.DataFrame) -> list[str]:
     stats = curves.groupby(["lead_set", "method", "budget"], sort=False)["score"].agg(["mean", "std"])
     lines = ["| leads | encoder | " + " | ".join(f"{b} ({sizes[b]})" if b == "all" else b for b in budgets)
              + " |", "|---|---|" + "---|" * len(budgets)]
-    for lead_set, method_name in dict.fromkeys(zip(curves["lead_set"], curves["method"])):
+    pairs = dict.fromkeys(zip(curves["lead_set"], curves["method"]))
+    for lead_set, method_name in sorted(pairs, key=lambda pair: list(LEAD_SETS).index(pair[0])):
         cells = [f"{stats.loc[(lead_set, method_name, b), 'mean']:.3f} +/- "
                  f"{stats.loc[(lead_set, method_name, b), 'std']:.3f}" for b in budgets]
         lines.append(f"| {lead_set} | {method_name} | " + " | ".join(cells) + " |")
