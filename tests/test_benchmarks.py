@@ -34,23 +34,3 @@ def test_supervised_baseline_uses_the_method_encoder():
     assert methods.supervised_epochs("cpu", 352) == 12 and methods.supervised_epochs("fast", 25) == 1
     with pytest.raises(ValueError, match="Unknown methods"):
         methods.load_methods(["no_such_method"])
-
-
-@pytest.mark.data
-def test_reduced_leads_runs_the_protocol_on_every_lead_set(data_root, tmp_path):
-    import json
-
-    import reduced_leads
-
-    ptbxl = data_root / "ptbxl"
-    result = reduced_leads.main(["--preset", "fast", "--data", str(ptbxl), "--out", str(tmp_path)])
-    rows = result["curves"]
-    for lead_set in reduced_leads.LEAD_SETS:
-        methods_here = {r["method"] for r in rows if r["lead_set"] == lead_set}
-        assert {*reduced_leads.VARIANTS, "raw+LR", "MiniRocket+LR"} <= methods_here
-        assert {r["budget"] for r in rows if r["lead_set"] == lead_set} == {10, 20, "all"}
-        assert 0 <= result["all_labels"][lead_set]["p_rlm_better"] <= 1
-    # The RLM 12-lead curve joins the shared table.
-    shared = json.loads((tmp_path / "quality-fast" / "w2v_cmsc.json").read_text())
-    assert {r["method"] for r in shared["curves"]["w2v_cmsc"]["rows"]} == {"w2v_cmsc"}
-    assert "w2v_cmsc" in (tmp_path / "quality-fast.md").read_text()
