@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -31,19 +32,12 @@ def tiny(cls, **params):
     return cls(**{**TINY, **extra, **params})
 
 
-_LENGTH_MAY_CHANGE = "ECGs of any length are accepted at transform: samples are not fixed features."
-EXPECTED_FAILED_CHECKS = {
-    "check_n_features_in_after_fitting": _LENGTH_MAY_CHANGE,
-    "check_n_features_in": _LENGTH_MAY_CHANGE,
-    "check_transformer_general": _LENGTH_MAY_CHANGE,
-    "check_transformer_preserve_dtypes": "Embeddings are float32 by design (DESIGN.md).",
-}
 
 
 @parametrize_with_checks(
     # Whole records (window=None) so that scikit-learn's few-feature arrays are valid ECGs.
     [tiny(cls, window=None, layers=(1,), widths=(4,), max_epochs=1) for cls in METHODS],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+    expected_failed_checks=lambda est: EMBEDDER_EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -22,13 +23,6 @@ TINY = dict(encoder="strided", n_features=16, n_hidden=16, n_negatives=16, batch
             random_state=0, device="cpu")
 
 # The generic checks that fail for every ECG embedder, as in tests/test_base.py.
-_LENGTH_MAY_CHANGE = "ECGs of any length are accepted at transform: samples are not fixed features."
-EXPECTED_FAILED_CHECKS = {
-    "check_n_features_in_after_fitting": _LENGTH_MAY_CHANGE,
-    "check_n_features_in": _LENGTH_MAY_CHANGE,
-    "check_transformer_general": _LENGTH_MAY_CHANGE,
-    "check_transformer_preserve_dtypes": "Embeddings are float32 by design (DESIGN.md).",
-}
 
 
 @parametrize_with_checks(
@@ -36,7 +30,7 @@ EXPECTED_FAILED_CHECKS = {
     [CPCTransformer(encoder="fc", n_features=4, n_hidden=4, n_layers=1, n_steps=1, n_negatives=2,
                     crop_length=None, window=None, max_epochs=1, batch_size=8, random_state=0,
                     device="cpu")],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+    expected_failed_checks=lambda est: EMBEDDER_EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

