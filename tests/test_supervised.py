@@ -30,10 +30,6 @@ EXPECTED_FAILED_CHECKS = {
     "check_methods_sample_order_invariance": (
         "float32 convolutions differ by ~1e-7 between batch compositions, above the check's rtol 1e-7."
     ),
-    "check_classifier_data_not_an_array": (
-        "Known base issue (sklearn_ecg._validation): a 2-D pandas DataFrame is read as a lazy "
-        "array and indexed by column label instead of by row."
-    ),
 }
 
 
