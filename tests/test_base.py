@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ecg import PCLRTransformer
@@ -21,23 +22,7 @@ def tiny_pclr(**params) -> PCLRTransformer:
     return PCLRTransformer(**{**defaults, **params})
 
 
-# Each expected failure of scikit-learn's generic checks, and why it is right for ECG embedders.
-_LENGTH_MAY_CHANGE = (
-    "ECGs of any length are accepted at transform (PCLR interpolates every ECG to n_samples, "
-    "window-based methods cut windows), so the number of samples is not a fixed n_features_in_."
-)
-EXPECTED_FAILED_CHECKS = {
-    "check_n_features_in_after_fitting": _LENGTH_MAY_CHANGE,
-    "check_n_features_in": _LENGTH_MAY_CHANGE,
-    "check_transformer_general": _LENGTH_MAY_CHANGE,
-    "check_transformer_preserve_dtypes": (
-        "Embeddings are float32 by design (DESIGN.md): the networks compute in float32 "
-        "(bfloat16 on GPU), so float64 output would promise precision that is not there."
-    ),
-}
-
-
-@parametrize_with_checks([tiny_pclr()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+@parametrize_with_checks([tiny_pclr()], expected_failed_checks=lambda est: EMBEDDER_EXPECTED_FAILED_CHECKS)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

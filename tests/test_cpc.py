@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS
+from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS, untrained_twin
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -21,8 +21,6 @@ from sklearn_ecg.nn.cpc import info_nce_logits, sample_negatives
 
 TINY = dict(encoder="strided", n_features=16, n_hidden=16, n_negatives=16, batch_size=8, lr=1e-3,
             random_state=0, device="cpu")
-
-# The generic checks that fail for every ECG embedder, as in tests/test_base.py.
 
 
 @parametrize_with_checks(
@@ -201,7 +199,7 @@ def test_predictions_carry_to_held_out_ecgs(split):
     data, train, held_out = split
     trained = CPCTransformer(**LEARNING, max_epochs=10).fit(data.X[train])
     # The untrained baseline: same network, BatchNorm statistics of the data, weights as initialised.
-    untrained = CPCTransformer(**LEARNING, max_epochs=3).set_params(lr=1e-12).fit(data.X[train])
+    untrained = untrained_twin(trained, data.X[train])
     accuracy = _held_out_accuracy(trained, data.X[held_out])
     baseline = _held_out_accuracy(untrained, data.X[held_out])
     assert baseline < 0.1  # chance: 1 in 17
@@ -212,7 +210,7 @@ def test_linear_probe_beats_the_untrained_encoder():
     data = make_synthetic_ecg(n_patients=150, ecgs_per_patient=1, fs=100, random_state=0)
     params = {**LEARNING, "batch_size": 16, "lr": 3e-3}
     trained = CPCTransformer(**params, max_epochs=12).fit(data.X)
-    untrained = CPCTransformer(**params, max_epochs=3).set_params(lr=1e-12).fit(data.X)
+    untrained = untrained_twin(trained, data.X)
 
     def probe_accuracy(est):
         probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from _shared import block_network
+from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS, block_network
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -259,14 +259,8 @@ def test_missing_text_extra_is_an_import_error_with_the_fix(monkeypatch, synthet
 
 
 # -- scikit-learn's generic checks (fit(X, y) with labels as texts, classes=None) ---------------
-_LENGTH_MAY_CHANGE = (
-    "ECGs of any length are accepted, so the number of samples is not a fixed n_features_in_."
-)
 EXPECTED_FAILED_CHECKS = {
-    "check_n_features_in_after_fitting": _LENGTH_MAY_CHANGE,
-    "check_n_features_in": _LENGTH_MAY_CHANGE,
-    "check_transformer_general": _LENGTH_MAY_CHANGE,
-    "check_transformer_preserve_dtypes": "Embeddings are float32 by design (DESIGN.md).",
+    **EMBEDDER_EXPECTED_FAILED_CHECKS,
     "check_classifiers_train": (
         "The generic check wants > 83% training accuracy from one epoch of a tiny network on "
         "labels like '0' and '1' read as text; zero-shot accuracy is tested on ECGs instead."

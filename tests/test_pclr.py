@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
+from _shared import untrained_twin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
@@ -104,9 +105,7 @@ def test_patient_identification_far_above_chance_and_untrained(patients):
         trained = PCLRTransformer(**params, max_epochs=30).fit(data.X[gallery], groups=pid[gallery])
         assert trained.n_patient_pairs_ == 60 and trained.n_single_ecg_patients_ == 0
         assert trained.loss_curve_[-1] < 0.5 * trained.loss_curve_[0]
-        # The untrained baseline: the same initial weights (same seed), BatchNorm statistics of the data.
-        untrained = PCLRTransformer(**params, max_epochs=3).set_params(lr=1e-12)
-        untrained.fit(data.X[gallery], groups=pid[gallery])
+        untrained = untrained_twin(trained, data.X[gallery], groups=pid[gallery])
         accuracy = identification_accuracy(trained)
         assert accuracy > 10 / 60  # chance: 1 in 60 patients
         gains.append(accuracy - identification_accuracy(untrained))

@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -35,13 +36,8 @@ GENERIC = dict(preset="small", fs=1, model_fs=1, segment_seconds=1, conv_layers=
                embed_dim=8, encoder_layers=1, ffn_dim=8, attention_heads=2, pos_conv_kernel=3,
                pos_conv_groups=2, final_dim=8, codebook_size=4, w2v_loss=False, max_epochs=1,
                batch_size=8, random_state=0, device="cpu")
-_LENGTH_MAY_CHANGE = ("Records of any length are embedded (cut into segments, frames averaged), so the "
-                      "number of samples is not a fixed n_features_in_.")
 EXPECTED_FAILED_CHECKS = {
-    "check_n_features_in_after_fitting": _LENGTH_MAY_CHANGE,
-    "check_n_features_in": _LENGTH_MAY_CHANGE,
-    "check_transformer_general": _LENGTH_MAY_CHANGE,
-    "check_transformer_preserve_dtypes": "Embeddings are float32 by design (DESIGN.md).",
+    **EMBEDDER_EXPECTED_FAILED_CHECKS,
     "check_fit2d_1feature": ("A one-sample record cannot give two consecutive segments for CMSC; the "
                              "ValueError says so in those terms rather than naming 'n_features'."),
 }
