@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
 from sklearn.multiclass import OneVsRestClassifier
 
 HERE = Path(__file__).resolve().parent
@@ -79,14 +80,16 @@ def pretrain(name: str, preset: str, X: np.ndarray, epochs: int | None) -> tuple
             "max_epochs": est.max_epochs,
             "params": {k: v for k, v in est.get_params().items() if k != "callbacks"}}
     if name != "untrained":
-        last = est.net_.history[-1]["batches"]
-        first = est.net_.history[0]["batches"]
         info["loss_curve"] = [round(v, 4) for v in est.loss_curve_]
-        info["first_epoch_mean"] = {k: round(float(np.mean([b[k] for b in first])), 4)
-                                    for k in first[0] if k != "train_batch_size"}
-        info["last_epoch_mean"] = {k: round(float(np.mean([b[k] for b in last])), 4)
-                                   for k in last[0] if k != "train_batch_size"}
+        info["first_epoch_mean"] = epoch_mean(est.net_.history[0]["batches"])
+        info["last_epoch_mean"] = epoch_mean(est.net_.history[-1]["batches"])
     return est, info
+
+
+def epoch_mean(batches: list[dict]) -> dict[str, float]:
+    """Mean over one epoch's batches of each recorded loss part (w2v, cmsc, perplexity...)."""
+    return {k: round(float(np.mean([b[k] for b in batches])), 4)
+            for k in batches[0] if k != "train_batch_size"}
 
 
 def lead_subset(data: dict, leads: list[str]) -> dict:
@@ -119,8 +122,6 @@ def bootstrap_aucs(y: np.ndarray, scores: dict[str, np.ndarray], rng) -> dict[st
 
 
 def per_class_auc(y: np.ndarray, scores: np.ndarray, classes: list[str]) -> dict[str, float]:
-    from sklearn.metrics import roc_auc_score
-
     return {c: round(float(roc_auc_score(y[:, j], scores[:, j])), 4)
             for j, c in enumerate(classes) if 0 < y[:, j].sum() < len(y)}
 
@@ -144,13 +145,13 @@ def curve_table(curves: pd.DataFrame) -> list[str]:
     curves = curves.assign(budget=curves["budget"].astype(str))
     budgets = list(dict.fromkeys(curves["budget"]))
     sizes = curves.groupby("budget")["n_labels"].first()
-    stats = curves.groupby(["lead_set", "method", "budget"], sort=False)["score"].agg(["mean", "std"])
+    stats = curves.groupby(["lead_set", "method", "budget"], sort=False)["score"].agg(
+        ["mean", "std", "count"])
     lines = ["| leads | encoder | " + " | ".join(f"{b} ({sizes[b]})" if b == "all" else b for b in budgets)
              + " |", "|---|---|" + "---|" * len(budgets)]
     pairs = dict.fromkeys(zip(curves["lead_set"], curves["method"]))
     for lead_set, method_name in sorted(pairs, key=lambda pair: list(LEAD_SETS).index(pair[0])):
-        cells = [f"{stats.loc[(lead_set, method_name, b), 'mean']:.3f} +/- "
-                 f"{stats.loc[(lead_set, method_name, b), 'std']:.3f}" for b in budgets]
+        cells = [protocol.score_cell(stats.loc[(lead_set, method_name, b)]) for b in budgets]
         lines.append(f"| {lead_set} | {method_name} | " + " | ".join(cells) + " |")
     return lines
 
