@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +18,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_ecg import preprocessing
 from sklearn_ecg._validation import STANDARD_LEADS
 from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.preprocessing import (
@@ -28,6 +30,7 @@ from sklearn_ecg.preprocessing import (
     Windowing,
     sliding_windows,
 )
+from sklearn_ecg.preprocessing import _base as preprocessing_base
 
 FS = 100
 
@@ -81,7 +84,7 @@ def test_common_contract(transformer, ecgs, tmp_path):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(copy)).transform(X), out)
     # A lazy array-like (memmap) gives the same result as the array, read in small batches.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(preprocessing, "_BATCH", 3)
+        patch.setattr(preprocessing_base, "_BATCH", 3)
         lazy = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=X.shape)
         lazy[:] = X
         np.testing.assert_allclose(clone(transformer).fit(lazy).transform(lazy), out, atol=1e-5)
@@ -477,3 +480,20 @@ def test_windowing_errors(ecgs):
         sliding_windows(ecgs.X, 2.5)
     with pytest.raises(NotFittedError):
         Windowing(100).record_index(ecgs.X)
+
+
+def test_preprocessing_imports_no_torch():
+    # sklearn_ecg/__init__.py imports the torch estimators, so a stand-in parent package
+    # (same path, empty module) lets the import below load only what preprocessing itself needs.
+    package_dir = Path(preprocessing_base.__file__).resolve().parents[1]
+    code = (
+        "import sys, types\n"
+        "parent = types.ModuleType('sklearn_ecg')\n"
+        f"parent.__path__ = [{str(package_dir)!r}]\n"
+        "sys.modules['sklearn_ecg'] = parent\n"
+        "import sklearn_ecg.preprocessing\n"
+        "assert sklearn_ecg.preprocessing.Resample.__module__ == 'sklearn_ecg.preprocessing._resample'\n"
+        "print(sorted(name for name in ('torch', 'skorch') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
