@@ -11,7 +11,7 @@ import scipy.io
 import wfdb
 
 from sklearn_ecg.datasets import load_wfdb
-from sklearn_ecg.datasets._wfdb import parse_header_comments
+from sklearn_ecg.datasets._wfdb_header import parse_header_comments
 
 RNG = np.random.default_rng(0)
 
