@@ -1,4 +1,8 @@
-"""Plots (matplotlib, imported lazily): label-efficiency curves, 12-lead ECGs, 2-D embeddings."""
+"""Plots (matplotlib, imported lazily): label-efficiency curves, 12-lead ECGs, 2-D embeddings.
+
+This is the plots' home; :mod:`sklearn_ecg.evaluation` re-exports them next to the protocols whose
+results they draw.
+"""
 
 from __future__ import annotations
 
@@ -71,7 +75,7 @@ def plot_label_efficiency(
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklearn_ecg.evaluation import plot_label_efficiency
+    >>> from sklearn_ecg.plotting import plot_label_efficiency
     >>> df = pd.DataFrame({"method": ["a"] * 4, "n_labels": [10, 10, 20, 20],
     ...                    "repeat": [0, 1, 0, 1], "score": [.6, .7, .8, .8]})
     >>> ax = plot_label_efficiency(df)
@@ -157,7 +161,7 @@ def plot_ecg_12lead(
     Examples
     --------
     >>> from sklearn_ecg.datasets import make_synthetic_ecg
-    >>> from sklearn_ecg.evaluation import plot_ecg_12lead
+    >>> from sklearn_ecg.plotting import plot_ecg_12lead
     >>> data = make_synthetic_ecg(n_patients=1, ecgs_per_patient=1, random_state=0)
     >>> ax = plot_ecg_12lead(data.X[0], fs=data.fs)
     >>> [text.get_text() for text in ax.texts][:5]  # row by row, then the rhythm strip
@@ -247,7 +251,7 @@ def plot_embedding_2d(
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_ecg.evaluation import plot_embedding_2d
+    >>> from sklearn_ecg.plotting import plot_embedding_2d
     >>> Z = np.random.default_rng(0).normal(size=(30, 8))
     >>> ax = plot_embedding_2d(Z, np.arange(30) % 3, label_names=["a", "b", "c"])
     >>> [t.get_text() for t in ax.get_legend().get_texts()]

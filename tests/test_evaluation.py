@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import Bunch
@@ -16,6 +17,7 @@ from sklearn_ecg.evaluation import (
     label_efficiency_curve,
     linear_evaluation,
     macro_roc_auc,
+    per_class_roc_auc,
     plot_ecg_12lead,
     plot_embedding_2d,
     plot_label_efficiency,
@@ -81,6 +83,45 @@ def test_macro_roc_auc():
         assert macro_roc_auc(Y, np.array([[0.9, 0.1], [0.2, 0.5], [0.7, 0.3]])) == 1.0
     with pytest.raises(ValueError, match="shape"):
         macro_roc_auc(Y, np.zeros((3, 3)))
+
+
+def test_roc_auc_is_scikit_learns_for_multilabel_targets_with_ties_and_absent_labels():
+    # What the benchmarks compute: each label's roc_auc_score, averaged over the labels with
+    # both outcomes in the split (bootstrap resamples too, where rare labels drop out).
+    rng = np.random.default_rng(0)
+    Y = (rng.random((300, 4)) < [0.5, 0.2, 0.05, 0.0]).astype(int)
+    scores = np.round(rng.normal(size=(300, 4)) + Y, 1)  # rounded: many tied scores
+    expected = [roc_auc_score(Y[:, j], scores[:, j]) for j in range(3)]
+    aucs = per_class_roc_auc(Y, scores)
+    np.testing.assert_allclose(aucs[:3], expected, rtol=0, atol=1e-12)
+    assert np.isnan(aucs[3])  # no positive example: no AUC
+    with pytest.warns(UserWarning, match="1 classes have no positive"):
+        assert macro_roc_auc(Y, scores) == pytest.approx(np.mean(expected), abs=1e-12)
+    Y[:, 3] = 1  # a label on every ECG has no AUC either
+    assert np.isnan(per_class_roc_auc(Y, scores)[3])
+    rows = rng.integers(0, len(Y), len(Y))  # a bootstrap resample
+    present = [j for j in range(4) if 0 < Y[rows, j].sum() < len(rows)]
+    resampled = np.mean([roc_auc_score(Y[rows, j], scores[rows, j]) for j in present])
+    assert np.nanmean(per_class_roc_auc(Y[rows], scores[rows])) == pytest.approx(resampled, abs=1e-12)
+
+
+def test_roc_auc_of_class_indices_leaves_out_classes_absent_from_the_split():
+    rng = np.random.default_rng(1)
+    y = np.array([0, 2, 0, 2, 2, 0, 2, 0])  # class 1 is not in this split
+    scores = rng.random((8, 3))
+    expected = [roc_auc_score(y == 0, scores[:, 0]), roc_auc_score(y == 2, scores[:, 2])]
+    np.testing.assert_allclose(per_class_roc_auc(y, scores)[[0, 2]], expected, rtol=0, atol=1e-12)
+    with pytest.warns(UserWarning, match="left out"):
+        assert macro_roc_auc(y, scores) == pytest.approx(np.mean(expected), abs=1e-12)
+    with pytest.warns(UserWarning, match="left out"):
+        assert np.isnan(macro_roc_auc(np.zeros(4, dtype=int), np.ones((4, 1))))
+    assert np.isnan(macro_roc_auc(np.ones(4), np.arange(4.0)))  # binary scores, one class only
+    with pytest.raises(ValueError, match="classes 0..2"):
+        per_class_roc_auc(np.array([0, 1, 3]), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="0/1"):
+        per_class_roc_auc(2 * np.eye(3), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        per_class_roc_auc(np.eye(3), np.full((3, 3), np.nan))
 
 
 # -- the curve -------------------------------------------------------------------------------------

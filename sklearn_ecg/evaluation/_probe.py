@@ -1,0 +1,37 @@
+"""What the protocols share: the default linear probe, probe fits without the warnings of tiny
+label budgets, and the timed pretraining of the representation."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+# Tiny budgets: labels constant in a subset (OneVsRest), probes not fully converged.
+_TINY_BUDGET_WARNINGS = ".*(not present|Label .* is present|iterations|converge).*"
+
+
+def default_probe(C: float = 1.0) -> Any:
+    """The linear probe used unless another is given: StandardScaler + LogisticRegression."""
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+
+
+def _fit_quietly(model: Any, X: Any, y: Any) -> Any:
+    """``model.fit(X, y)`` without the warnings that tiny label budgets always raise."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_TINY_BUDGET_WARNINGS)
+        return model.fit(X, y)
+
+
+def _pretrain(estimator: Any, X: Any, pretrain_params: Mapping[str, Any] | None) -> tuple[Any, float]:
+    """A clone of ``estimator`` fitted on ``X`` (labels unused), and the seconds it took."""
+    fitted = clone(estimator)
+    start = time.perf_counter()
+    fitted.fit(X, **dict(pretrain_params or {}))
+    return fitted, time.perf_counter() - start
