@@ -50,6 +50,7 @@ _DEFAULT_WEIGHTS = {
     "sinus tachycardia": 0.125,
 }
 
+
 def _check_classes(
     classes: Sequence[str] | str | None, class_weights: Sequence[float] | Mapping[str, float] | None
 ) -> tuple[list[str], np.ndarray]:

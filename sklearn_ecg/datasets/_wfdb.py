@@ -23,6 +23,7 @@ from ._wfdb_signal import _unit_factor
 
 __all__ = ["load_wfdb"]
 
+
 def load_wfdb(
     paths_or_directory: str | os.PathLike | Sequence[str | os.PathLike],
     *,
