@@ -44,7 +44,7 @@ examples: install
 	SKLEARN_ECG_FAST=1 $(PY) -m pytest -q tests/test_examples.py
 
 benchmark: install
-	$(PY) benchmarks/run_quality.py $(if $(DATA),--data $(DATA),)
+	$(PY) -m benchmarks.run_quality $(if $(DATA),--data $(DATA),)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -76,7 +76,7 @@ def supervised_epochs(preset: str, n_labels: int) -> int:
 
 def default_supervised(module: ModuleType, preset: str, n_labels: int):
     """The method's encoder with a linear head, trained on the labels only."""
-    from sklearn_ecg.supervised import SupervisedECGClassifier
+    from sklearn_ecg import SupervisedECGClassifier
 
     return SupervisedECGClassifier(
         module.make_embedder(preset), max_epochs=supervised_epochs(preset, n_labels),

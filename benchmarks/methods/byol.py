@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sklearn_ecg.contrastive import BYOLTransformer
+from sklearn_ecg import BYOLTransformer
 
 # The same small backbones as SimCLR's presets, so the two compare like for like.
 from .simclr import CPU_BACKBONE, FAST_BACKBONE

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sklearn_ecg.cpc import CPCTransformer
+from sklearn_ecg import CPCTransformer
 
 NAME = "CPC"
 #: PTB-XL records at this rate (the paper works at 100 Hz).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sklearn_ecg.contrastive import SimCLRTransformer
+from sklearn_ecg import SimCLRTransformer
 
 NAME = "SimCLR"
 #: PTB-XL records at this rate (the paper works at 100 Hz).

@@ -7,7 +7,7 @@ unlabelled PTB-XL records exist only at 100 Hz, so the benchmarks read records10
 segments CMSC pairs, 156 frames each.
 """
 
-from sklearn_ecg.w2v_cmsc import W2VCMSCTransformer
+from sklearn_ecg import W2VCMSCTransformer
 
 NAME = "w2v_cmsc"
 SAMPLING_RATE = 100
