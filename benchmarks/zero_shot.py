@@ -20,9 +20,11 @@ Protocol:
 
 Usage::
 
-    python benchmarks/zero_shot.py [--data PTBXL_ROOT] [--epochs 8] [--batch-size 32] [--lr 1e-3]
+    python -m benchmarks.zero_shot [--data PTBXL_ROOT] [--epochs 8] [--batch-size 32] [--lr 1e-3]
                                    [--widths 64,128,256,512] [--reports english,german]
                                    [--device cpu] [--out benchmarks/results]
+
+from the repository root.
 
 Writes ``OUT/zero_shot.json`` and ``OUT/zero_shot.md``. The defaults (the published ResNet18,
 8 epochs, batch 32, Adam 1e-3, chosen before looking at the test folds) take about 5 min per
@@ -32,8 +34,6 @@ report language on 2 free CPU cores.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import sys
 import time
@@ -41,13 +41,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 
-from sklearn_ecg.datasets import load_ptbxl
-from sklearn_ecg.datasets._ptbxl_reports import ptbxl_english_reports
-from sklearn_ecg.mets import METSZeroShotClassifier
+from sklearn_ecg import METSZeroShotClassifier
+from sklearn_ecg.datasets import load_ptbxl, ptbxl_english_reports
+from sklearn_ecg.text import get_text_encoder
 
-HERE = Path(__file__).resolve().parent
+from .protocol import (
+    RESULTS_DIR,
+    SEED,
+    bootstrap_macro_aucs,
+    default_data_root,
+    macro_and_class_aucs,
+    pool_and_test,
+    write_results,
+)
+
 SUPERCLASSES = {
     "NORM": "normal ECG",
     "MI": "myocardial infarction",
@@ -57,25 +65,9 @@ SUPERCLASSES = {
 }
 
 
-def default_data_root() -> Path:
-    return Path(os.environ.get("SKLEARN_ECG_DATA", HERE.parent.parent / "shared" / "data")) / "ptbxl"
-
-
-def macro_auc(Y: np.ndarray, scores: np.ndarray, names: list[str]) -> tuple[float, dict[str, float]]:
-    per_class = {name: float(roc_auc_score(Y[:, j], scores[:, j]))
-                 for j, name in enumerate(names) if 0 < Y[:, j].sum() < len(Y)}
-    return float(np.mean(list(per_class.values()))), per_class
-
-
-def bootstrap_interval(Y: np.ndarray, scores: np.ndarray, n_resamples: int = 1000, seed: int = 0
-                       ) -> list[float]:
+def bootstrap_interval(Y: np.ndarray, scores: np.ndarray) -> list[float]:
     """95% percentile interval of the macro AUC over test ECGs drawn with replacement."""
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_resamples):
-        rows = rng.integers(0, len(Y), len(Y))
-        present = [j for j in range(Y.shape[1]) if 0 < Y[rows, j].sum() < len(rows)]
-        values.append(np.mean([roc_auc_score(Y[rows, j], scores[rows, j]) for j in present]))
+    values = bootstrap_macro_aucs(Y, {"model": scores}, np.random.default_rng(SEED))["model"]
     return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
 
 
@@ -86,7 +78,9 @@ def scores_by_name(clf: METSZeroShotClassifier, scores: np.ndarray, names: list[
 
 
 def text_oracle_scores(clf: METSZeroShotClassifier, reports: list[str]) -> np.ndarray:
-    raw = clf._prompt_embeddings([clf.report_template.format(r) for r in reports])
+    """Each report (not its ECG) scored against the class prompts through the trained text projection."""
+    encoder = get_text_encoder(clf.text_model_, str(clf.net_.device))
+    raw = encoder.encode([clf.report_template.format(r) for r in reports])
     with torch.inference_mode():
         projected = clf.net_.module_.embed_text(torch.from_numpy(raw).to(clf.net_.device)).cpu().numpy()
     return projected @ clf.class_embeddings().T
@@ -97,9 +91,8 @@ def run(args: argparse.Namespace) -> dict:
     data = load_ptbxl(args.data, sampling_rate=100, task="superdiagnostic")
     meta = data.metadata
     names = [str(n) for n in data.target_names]
-    fold = meta["strat_fold"].to_numpy()
-    train = fold <= 8
-    test = (fold >= 9) & (data.y.sum(axis=1) > 0)
+    train, test = pool_and_test(meta["strat_fold"])
+    test &= data.y.sum(axis=1) > 0
     Y_test = data.y[test][:, [names.index(n) for n in SUPERCLASSES]]
     order = list(SUPERCLASSES)
     reports_by_kind = {
@@ -130,9 +123,9 @@ def run(args: argparse.Namespace) -> dict:
         clf = METSZeroShotClassifier(**params).fit(data.X[train], train_reports)
         seconds = time.perf_counter() - start
         scores = scores_by_name(clf, clf.decision_function(data.X[test]), order)
-        auc, per_class = macro_auc(Y_test, scores, order)
+        auc, per_class = macro_and_class_aucs(Y_test, scores, order)
         test_reports = [r for r, t in zip(reports, test) if t]
-        oracle_auc, oracle_per_class = macro_auc(
+        oracle_auc, oracle_per_class = macro_and_class_aucs(
             Y_test, scores_by_name(clf, text_oracle_scores(clf, test_reports), order), order)
         result["runs"][kind] = {"macro_auc": auc, "macro_auc_95ci": bootstrap_interval(Y_test, scores),
                                 "per_class_auc": per_class, "fit_seconds": seconds,
@@ -144,7 +137,7 @@ def run(args: argparse.Namespace) -> dict:
     untrained = METSZeroShotClassifier(**{**params, "max_epochs": 1, "lr": 1e-12})
     untrained.fit(data.X[train], [r for r, t in zip(reports_by_kind["english"], train) if t])
     scores = scores_by_name(untrained, untrained.decision_function(data.X[test]), order)
-    auc, per_class = macro_auc(Y_test, scores, order)
+    auc, per_class = macro_and_class_aucs(Y_test, scores, order)
     result["untrained"] = {"macro_auc": auc, "macro_auc_95ci": bootstrap_interval(Y_test, scores),
                            "per_class_auc": per_class}
     print(f"[untrained] zero-shot macro AUC {auc:.3f}", flush=True)
@@ -199,15 +192,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reports", type=lambda s: s.split(","), default=["english", "german"])
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     if not (args.data / "ptbxl_database.csv").is_file():
         sys.exit(f"PTB-XL not found at {args.data}: pass --data or set SKLEARN_ECG_DATA.")
     result = run(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "zero_shot.json").write_text(json.dumps(result, indent=2))
-    (args.out / "zero_shot.md").write_text(markdown(result))
-    print(markdown(result))
+    table = markdown(result)
+    write_results(args.out, "zero_shot", result, table, indent=2)
+    print(table)
 
 
 if __name__ == "__main__":
