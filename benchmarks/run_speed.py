@@ -7,18 +7,21 @@ method's sampling rate:
   fit; ECGs/s = ECGs in the training set / seconds (a training item may hold several
   views of an ECG: PCLR pairs, contrastive views; they count as one ECG);
 - transform: ``--n-transform`` ECGs, after one warm-up batch;
-- FLOPs: counted with ``torch.utils.flop_counter.FlopCounterMode`` on one training
-  step (forward + backward of a batch from the method's own training dataset) and on
-  one ``transform`` batch, per ECG; achieved FLOP/s = FLOPs per ECG x ECGs/s;
+- FLOPs: counted with ``torch.utils.flop_counter.FlopCounterMode`` over the warm-up
+  fit (one epoch over ``2 x batch_size`` ECGs: forward and backward passes of the
+  method's own training items) and over one ``transform`` batch, per ECG; achieved
+  FLOP/s = FLOPs per ECG x ECGs/s;
 - peak: the best of 3 timings of a float32 matmul (4096 x 4096 on CPU, 8192 x 8192
   on GPU) measured in the same run; on GPU also bfloat16, the precision transform
   and training autocast to.
 
 Usage::
 
-    python benchmarks/run_speed.py [--methods pclr,cpc] [--preset cpu|fast|paper] [--device auto]
+    python -m benchmarks.run_speed [--methods pclr,cpc] [--preset cpu|fast|paper] [--device auto]
                                    [--n-fit 256] [--n-transform 512] [--batch-size N]
                                    [--out benchmarks/results]
+
+from the repository root.
 
 Writes ``OUT/speed-PRESET-DEVICE.json`` and ``.md``.
 """
@@ -26,23 +29,26 @@ Writes ``OUT/speed-PRESET-DEVICE.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from sklearn_ecg.datasets import make_synthetic_ecg
 
-import methods as method_registry  # noqa: E402
+from . import methods as method_registry
+from .protocol import RESULTS_DIR, write_results
 
-from sklearn_ecg._net import autocast_context, resolve_device  # noqa: E402
-from sklearn_ecg.datasets import make_synthetic_ecg  # noqa: E402
+
+def pick_device(name: str) -> str:
+    """``"auto"``: CUDA when available, else the CPU (as the estimators' ``device="auto"``)."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(torch.device(name))
 
 
 def synchronize(device: str) -> None:
@@ -50,87 +56,53 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def time_call(fn: Callable[[], object], device: str) -> float:
+    """Wall-clock seconds of ``fn()``, queued GPU work included."""
+    synchronize(device)
+    start = time.perf_counter()
+    fn()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
 def peak_flops(device: str, dtype: torch.dtype = torch.float32) -> float:
     n = 8192 if device.startswith("cuda") else 4096
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    best = np.inf
-    for _ in range(4):  # the first is a warm-up
-        synchronize(device)
-        start = time.perf_counter()
-        a @ b
-        synchronize(device)
-        best = min(best, time.perf_counter() - start)
+    time_call(lambda: a @ b, device)  # warm-up
+    best = min(time_call(lambda: a @ b, device) for _ in range(3))
     return 2 * n**3 / best
 
 
-def to_device(batch, device: str):
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device)
-    if isinstance(batch, dict):
-        return {k: to_device(v, device) for k, v in batch.items()}
-    return type(batch)(to_device(v, device) for v in batch)
-
-
-def count_flops(fn) -> int:
+def count_flops(fn: Callable[[], object]) -> int:
     with FlopCounterMode(display=False) as counter:
         fn()
     return int(counter.get_total_flops())
 
 
-def ecgs(n: int, fs: int, seed: int) -> np.ndarray:
-    n_patients = max(1, n // 2)
-    data = make_synthetic_ecg(n_patients=n_patients, ecgs_per_patient=2, fs=fs, random_state=seed)
+def synthetic_ecgs(n: int, fs: int, seed: int) -> np.ndarray:
+    data = make_synthetic_ecg(n_patients=max(1, n // 2), ecgs_per_patient=2, fs=fs, random_state=seed)
     return data.X[:n]
 
 
-def measure(module, preset: str, device: str, n_fit: int, n_transform: int,
+def measure(module: ModuleType, preset: str, device: str, n_fit: int, n_transform: int,
             batch_size: int | None = None) -> dict:
     rate = module.SAMPLING_RATE
-    X_fit, X_transform = ecgs(n_fit, rate, 0), ecgs(n_transform, rate, 1)
+    X_fit, X_transform = synthetic_ecgs(n_fit, rate, 0), synthetic_ecgs(n_transform, rate, 1)
     estimator = module.make_embedder(preset).set_params(device=device, max_epochs=1, verbose=0)
     if batch_size is not None:
         estimator.set_params(batch_size=batch_size)
-    estimator.fit(X_fit[: 2 * estimator.batch_size])  # warm-up: allocations, kernels, caches
-    synchronize(device)
-    start = time.perf_counter()
-    estimator.fit(X_fit)
-    synchronize(device)
-    fit_time = time.perf_counter() - start
+    # Warm-ups (allocations, kernels, caches) through the public fit and transform; the FLOPs are
+    # counted there, as the counter slows the run it watches. An epoch's FLOPs per ECG include
+    # every view of it a training item holds (PCLR pairs, contrastive views, windows).
+    X_warm_fit, X_warm_transform = X_fit[: 2 * estimator.batch_size], X_transform[: estimator.batch_size]
+    train_flops = count_flops(lambda: estimator.fit(X_warm_fit)) / len(X_warm_fit)
+    fit_time = time_call(lambda: estimator.fit(X_fit), device)
+    transform_flops = count_flops(lambda: estimator.transform(X_warm_transform)) / len(X_warm_transform)
+    transform_time = time_call(lambda: estimator.transform(X_transform), device)
 
-    estimator.transform(X_transform[: estimator.batch_size])
-    synchronize(device)
-    start = time.perf_counter()
-    estimator.transform(X_transform)
-    synchronize(device)
-    transform_time = time.perf_counter() - start
-
-    # FLOPs of one training step and of one transform batch, through the method's own code paths.
-    net_module = estimator.net_.module_
-    dataset = estimator._make_train_dataset(X_fit)
-    batch, _ = next(iter(DataLoader(dataset, batch_size=estimator.batch_size, shuffle=False)))
-    batch = to_device(batch, device)
-    n_items = len(batch) if isinstance(batch, torch.Tensor) else len(next(iter(batch)))
-
-    def train_step():
-        net_module.train()
-        with autocast_context(device, True):
-            loss = net_module(batch)
-        loss.backward()
-        net_module.zero_grad(set_to_none=True)
-
-    # FLOPs of one epoch per ECG of the training set (an item may be a pair of ECGs, a window...).
-    train_flops = count_flops(train_step) / n_items * len(dataset) / len(X_fit)
-    sample = torch.from_numpy(X_transform[: estimator.batch_size]).to(device)
-    net_module.eval()
-
-    def embed():
-        with torch.inference_mode(), autocast_context(device, True):
-            estimator._embed_batch(sample)
-
-    transform_flops = count_flops(embed) / len(sample)
     fit_rate, transform_rate = len(X_fit) / fit_time, len(X_transform) / transform_time
-    n_params = sum(p.numel() for p in net_module.parameters())
+    n_params = sum(p.numel() for p in estimator.net_.module_.parameters())
     return {
         "method": module.NAME, "preset": preset, "sampling_rate": rate, "n_parameters": int(n_params),
         "fit_ecgs_per_s": fit_rate, "transform_ecgs_per_s": transform_rate,
@@ -169,11 +141,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--n-transform", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=None,
                         help="override the presets' batch sizes (e.g. GPU-sized 'paper' presets on a CPU)")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     names = None if args.methods is None else [n.strip() for n in args.methods.split(",") if n.strip()]
     modules = method_registry.load_methods(names)
-    device = resolve_device(args.device)
+    device = pick_device(args.device)
     machine = {"device": torch.cuda.get_device_name(0) if device.startswith("cuda") else "CPU",
                "torch": torch.__version__, "threads": torch.get_num_threads(),
                "peak_fp32_tflops": peak_flops(device) / 1e12}
@@ -184,12 +156,10 @@ def main(argv: list[str] | None = None) -> dict:
     for module in modules.values():
         results.append(measure(module, args.preset, device, args.n_fit, args.n_transform, args.batch_size))
         print({k: round(v, 4) if isinstance(v, float) else v for k, v in results[-1].items()}, flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
     tag = f"speed-{args.preset}-{'gpu' if device.startswith('cuda') else 'cpu'}"
     report = {"machine": machine, "results": results}
-    (args.out / f"{tag}.json").write_text(json.dumps(report, indent=1))
     table = markdown(results, machine)
-    (args.out / f"{tag}.md").write_text(table)
+    write_results(args.out, tag, report, table)
     print(table)
     return report
 
