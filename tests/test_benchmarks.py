@@ -1,15 +1,24 @@
-"""The benchmark method registry: every module follows the protocol the runners rely on."""
+"""The benchmark machinery: the method registry, the shared protocol helpers, the reports rebuilt
+from committed results, and that benchmarks use the library's public API only."""
 
-import sys
+import ast
+import json
+import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks import methods, protocol, reduced_leads, run_speed
+from benchmarks.quality_report import load_results
+from benchmarks.quality_report import markdown as quality_markdown
+from sklearn_ecg.evaluation import macro_roc_auc
 
-import methods  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+RESULTS = BENCHMARKS / "results"
 
 
 def test_every_method_module_follows_the_protocol():
@@ -34,3 +43,83 @@ def test_supervised_baseline_uses_the_method_encoder():
     assert methods.supervised_epochs("cpu", 352) == 12 and methods.supervised_epochs("fast", 25) == 1
     with pytest.raises(ValueError, match="Unknown methods"):
         methods.load_methods(["no_such_method"])
+
+
+def private_sklearn_ecg_imports(source: str) -> list[str]:
+    """``line: name`` of each ``sklearn_ecg`` import in ``source`` that names a private module or name."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported = [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in imported:
+            parts = name.split(".")
+            if parts[0] == "sklearn_ecg" and any(part.startswith("_") for part in parts[1:]):
+                found.append(f"{node.lineno}: {name}")
+    return found
+
+
+def test_benchmarks_import_only_public_sklearn_ecg_names():
+    bad = ("import sklearn_ecg._engine\nfrom sklearn_ecg.datasets._ptbxl import load_ptbxl\n"
+           "from sklearn_ecg import _base, evaluation\nfrom .protocol import _private\n")
+    assert private_sklearn_ecg_imports(bad) == [  # the checker catches each form of import
+        "1: sklearn_ecg._engine", "2: sklearn_ecg.datasets._ptbxl.load_ptbxl", "3: sklearn_ecg._base"]
+    sources = sorted(BENCHMARKS.rglob("*.py"))
+    assert len(sources) > 8
+    hits = [f"{path.relative_to(ROOT)}:{hit}" for path in sources
+            for hit in private_sklearn_ecg_imports(path.read_text())]
+    assert hits == []
+
+
+def test_benchmarks_do_not_touch_sys_path():
+    for path in BENCHMARKS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            is_sys_path = (isinstance(node, ast.Attribute) and node.attr == "path"
+                           and isinstance(node.value, ast.Name) and node.value.id == "sys")
+            assert not is_sys_path, f"{path.relative_to(ROOT)}:{node.lineno} uses sys.path"
+
+
+def test_benchmarks_use_no_private_attributes():
+    """No ``obj._name`` on the library's objects (estimators' hooks, caches); ``self._x`` is fine."""
+    for path in BENCHMARKS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.endswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id == "self")):
+                pytest.fail(f"{path.relative_to(ROOT)}:{node.lineno} uses the private attribute {node.attr}")
+
+
+def test_rank_macro_auc_is_the_library_macro_auc():
+    rng = np.random.default_rng(0)
+    y = (rng.random((60, 5)) < 0.3).astype(int)
+    y[:, 4] = 0  # a class without positives is left out by both
+    scores = np.round(rng.random((60, 5)), 1)  # ties, ranked on average by both
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected = macro_roc_auc(y, scores)
+    assert protocol.rank_macro_auc(y, scores) == pytest.approx(expected, abs=1e-12)
+    boot = protocol.bootstrap_macro_aucs(y, {"a": scores, "b": -scores}, rng, n_resamples=20)
+    assert boot["a"].shape == (20,) and np.allclose(boot["a"] + boot["b"], 1)
+
+
+def test_score_table_formats_budgets_and_single_subsets():
+    curves = pd.DataFrame({"method": ["m", "m", "m", "n"], "budget": [10, 10, "all", 10],
+                           "n_labels": [10, 10, 30, 10], "score": [0.5, 0.7, 0.8, 0.9]})
+    headers, rows = protocol.score_table(curves, ["method"])
+    assert headers == ["10", "all (30)"]
+    assert rows == {("m",): ["0.600 +/- 0.141", "0.800 (1 subset)"], ("n",): ["0.900 (1 subset)", ""]}
+    assert protocol.budgets_and_repeats("fast") == (protocol.FAST_BUDGETS, protocol.FAST_REPEATS)
+    assert protocol.budgets_and_repeats("cpu", 3) == (protocol.BUDGETS, 3)
+
+
+def test_committed_reports_rebuild_from_their_json():
+    """The report code still reads every committed result into its committed markdown table."""
+    quality = load_results(RESULTS / "quality-cpu")
+    assert quality_markdown(quality, "cpu") == (RESULTS / "quality-cpu.md").read_text()
+    leads = json.loads((RESULTS / "reduced_leads-cpu.json").read_text())
+    assert reduced_leads.markdown(leads) == (RESULTS / "reduced_leads-cpu.md").read_text()
+    for path in RESULTS.glob("speed-*.json"):
+        speed = json.loads(path.read_text())
+        assert run_speed.markdown(speed["results"], speed["machine"]) == path.with_suffix(".md").read_text()
