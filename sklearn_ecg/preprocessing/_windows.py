@@ -16,8 +16,17 @@ from ._base import _batches, _ECGTransformer, _positive_int
 
 
 def window_starts(n_samples: int, window: int, stride: int, cover_end: bool = True) -> np.ndarray:
-    """First sample of each sliding window: the one grid of windows of every method and of
-    :func:`sliding_windows`."""
+    """First sample of each sliding window of ``window`` samples, ``stride`` apart: the one grid
+    of windows of :func:`sliding_windows` and of every method's own windowing.
+
+    With ``cover_end``, a last window ending at the last sample is added when the grid leaves
+    samples out, so every sample is seen.
+
+    Examples
+    --------
+    >>> window_starts(1100, 250, 125).tolist()
+    [0, 125, 250, 375, 500, 625, 750, 850]
+    """
     if n_samples < window:
         raise ValueError(f"Records of {n_samples} samples are shorter than the window ({window}).")
     starts = np.arange(0, n_samples - window + 1, stride)
