@@ -1,10 +1,11 @@
 """sklearn-ecg: self-supervised ECG representation learning as scikit-learn estimators."""
 
 from . import augmentations, datasets, evaluation, preprocessing
-from .contrastive import BYOLTransformer, SimCLRTransformer
+from .byol import BYOLTransformer
 from .cpc import CPCTransformer
 from .mets import METSZeroShotClassifier
 from .pclr import PCLRTransformer
+from .simclr import SimCLRTransformer
 from .supervised import SupervisedECGClassifier
 from .w2v_cmsc import W2VCMSCTransformer
 

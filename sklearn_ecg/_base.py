@@ -2,98 +2,127 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import ProgressBar
 from torch.utils.data import Dataset
 
-from ._net import ECGDataset, ReturnedLoss, SelfSupervisedNet, autocast_context, resolve_device
-from ._validation import (
-    check_batch,
-    check_ecg_array,
-    check_fs,
-    lead_indices,
-    normalize_leads,
-)
+from . import _engine
+from ._validation import check_batch, check_ecg_array, check_fs, lead_indices, normalize_leads
+from .nn.data import ECGDataset
 
-# Estimator parameters every method has, with the checks fit applies to them.
-_POSITIVE_INT_PARAMS = ("max_epochs", "batch_size")
+#: Constraints of the parameters every estimator has (scikit-learn's declarative validation).
+SHARED_PARAMETER_CONSTRAINTS: dict[str, list] = {
+    "fs": [Interval(Real, 0, None, closed="neither")],
+    "leads": ["array-like", str, None],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "device": [str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "callbacks": [list, None],
+}
+
+
+def fit_transaction(fit: Callable) -> Callable:
+    """Make a fit method all-or-nothing: if it raises (bad input, a NaN loss, Ctrl-C), the
+    estimator is restored exactly as it was, so a failed refit keeps the previous model and a
+    failed first fit leaves the estimator unfitted. The exception propagates."""
+
+    @functools.wraps(fit)
+    def transactional_fit(self, *args: Any, **kwargs: Any) -> Any:
+        before = dict(vars(self))
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    return transactional_fit
 
 
 class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the self-supervised ECG embedders.
 
-    A subclass implements:
+    A method subclass declares ``_parameter_constraints`` (merged with
+    :data:`SHARED_PARAMETER_CONSTRAINTS`) and implements:
 
-    - ``_build_module()``: the torch module to pretrain, built from the fitted
-      input description (``n_leads_in_``, ``n_samples_in_``, ``fs_in_``). Its
-      ``forward(batch)`` returns the training loss and its ``embed(x)`` maps a
-      float tensor (n, n_leads_in_, samples) to embeddings (n, dim).
-    - ``_embedding_dim()``: the width of ``transform``'s output.
+    - :meth:`build_encoder`: a freshly initialised encoder for the described input,
+      an ``nn.Module`` mapping (n, n_leads_in_, samples) to (n, out_features);
+    - ``_build_objective(encoder)``: the torch module pretrained in ``fit`` (from
+      :mod:`sklearn_ecg.nn`), holding ``encoder`` as its attribute ``encoder`` and
+      returning the loss from ``forward``. It may use what ``_make_train_dataset``
+      learnt about the data (fit-time only).
 
     and may override ``_make_train_dataset`` (how training items are drawn),
-    ``_embed_batch`` (windowing, resampling at transform time), ``_min_samples``
-    and ``_extra_callbacks``. Everything else (input checks, seeding, devices,
-    progress bars, batched inference, lead handling, persistence) lives here.
-
-    Parameters shared by all methods are documented in each subclass.
+    ``_net_options`` (optimizer, its parameters, callbacks), ``_embed_batch``
+    (windowing at transform time), ``_min_samples`` and ``_check_method_params``
+    (rules across parameters). Input checks, seeding, devices, fault handling,
+    batched inference, lead handling and persistence live here and in the engine.
     """
 
+    _parameter_constraints: dict = dict(SHARED_PARAMETER_CONSTRAINTS)
     # Whether a model fitted on some leads can embed a subset (missing leads zero-filled).
     _allows_missing_leads: bool = False
     # Fitted attributes (beyond the shared ones) that ``save``/``load`` must keep.
     _extra_fitted_attrs: tuple[str, ...] = ()
 
     # -- hooks for subclasses ------------------------------------------------------------------
-    def _build_module(self) -> torch.nn.Module:
+    def build_encoder(self) -> torch.nn.Module:
+        """A freshly initialised encoder for the input described by :meth:`describe_input`.
+
+        Its ``forward`` maps float32 tensors (n, n_leads_in_, samples) in mV to
+        embeddings (n, out_features), and ``out_features`` gives their width. This
+        is the network ``fit`` pretrains (available afterwards as ``encoder_``);
+        other estimators (:class:`~sklearn_ecg.SupervisedECGClassifier`) train it
+        from scratch. Draws its initial weights from torch's global RNG.
+        """
         raise NotImplementedError
 
-    def _embedding_dim(self) -> int:
+    def _build_objective(self, encoder: torch.nn.Module) -> torch.nn.Module:
         raise NotImplementedError
 
     def _min_samples(self) -> int:
         return 1
 
     def _check_method_params(self) -> None:
-        """Raise ValueError for invalid method-specific parameters."""
+        """Raise ValueError for invalid combinations of parameters (constraints check each alone)."""
 
     def _make_train_dataset(self, X: Any, y: Any = None, **fit_params: Any) -> Dataset:
         if fit_params:
             raise TypeError(f"Unexpected fit parameters: {sorted(fit_params)}.")
         return ECGDataset(X)
 
-    def _extra_callbacks(self) -> list:
-        return []
-
-    def _embed_batch(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net_.module_.embed(x)
-
-    def _optimizer(self) -> type[torch.optim.Optimizer]:
-        return torch.optim.Adam
-
-    def _optimizer_params(self) -> dict[str, Any]:
+    def _net_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`sklearn_ecg._engine.make_net`: optimizer, its parameters,
+        the method's own callbacks."""
         return {}
 
-    # -- fitting -------------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        for name in _POSITIVE_INT_PARAMS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not (isinstance(self.lr, (float, int)) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}.")
-        self._check_method_params()
+    def _embed_batch(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder_(x)
 
-    def _describe_input(self, X: Any) -> Any:
+    # -- input ---------------------------------------------------------------------------------
+    def describe_input(self, X: Any) -> Any:
+        """Check ``X`` and record what the encoder is built for; returns the checked ``X``.
+
+        The first step of ``fit``, public so that other estimators can build this
+        method's encoder for their input (``describe_input(X)``, then
+        :meth:`build_encoder`). Sets ``fs_in_``, ``leads_in_``, ``n_leads_in_`` and
+        ``n_samples_in_``; in-memory X comes back as float32, lazy array-likes as
+        they are (read batch by batch later).
+        """
         X = check_ecg_array(X, min_samples=self._min_samples())
         self.fs_in_ = check_fs(self.fs)
         self.leads_in_ = list(normalize_leads(self.leads, X.shape[1]))
@@ -101,64 +130,6 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_samples_in_ = int(X.shape[2])
         return X
 
-    def _seed(self) -> int:
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-    def _make_net(self, module: torch.nn.Module, device: str, n_items: int = 0
-                  ) -> SelfSupervisedNet:
-        callbacks = list(self._extra_callbacks()) + list(self.callbacks or [])
-        if self.verbose:
-            callbacks.append(("progress", ProgressBar()))
-        return SelfSupervisedNet(
-            module,
-            criterion=ReturnedLoss,
-            optimizer=self._optimizer(),
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=None,
-            iterator_train__shuffle=True,
-            # A last batch of one or two items has no negatives and breaks BatchNorm.
-            iterator_train__drop_last=n_items > self.batch_size,
-            callbacks=callbacks or None,
-            device=device,
-            verbose=int(bool(self.verbose)),
-            mixed_precision=True,
-            **{f"optimizer__{k}": v for k, v in self._optimizer_params().items()},
-        )
-
-    def _fit(self, X: Any, y: Any = None, **fit_params: Any) -> BaseECGEmbedder:
-        self._check_params()
-        X = self._describe_input(X)
-        device = resolve_device(self.device)
-        devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self._seed())
-            dataset = self._make_train_dataset(X, y, **fit_params)
-            self.net_ = self._make_net(self._build_module(), device, len(dataset))
-            self.net_.fit(dataset, None)
-        self.loss_curve_ = [float(v) for v in self.net_.history[:, "train_loss"]]
-        self._n_features_out = self._embedding_dim()
-        return self
-
-    def fit(self, X: Any, y: Any = None) -> BaseECGEmbedder:
-        """Pretrain the encoder on unlabelled ECGs.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_ecgs, n_leads, n_samples) or (n_ecgs, n_samples)
-            ECGs in millivolts, sampled at ``fs``; a 2-D array is one lead.
-            Lazy array-likes (np.memmap, h5py, zarr) are read batch by batch.
-        y : None
-            Ignored; present for Pipeline compatibility.
-
-        Returns
-        -------
-        self
-        """
-        return self._fit(X, y)
-
-    # -- transforming --------------------------------------------------------------------------
     def _lead_map(self, n_leads: int, leads: Sequence[str] | None) -> list[int | None]:
         """For each fitted lead, its index in the new input (None: zero-filled)."""
         if leads is None:
@@ -183,8 +154,27 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         return mapping
 
-    def _iter_batches(self, X: Any, mapping: list[int | None], batch_size: int):
-        """Yield float32 tensors (batch, n_leads_in_, samples) with missing leads zero-filled."""
+    def input_batches(self, X: Any, leads: Sequence[str] | None = None, fs: float | None = None,
+                      batch_size: int | None = None) -> Iterator[torch.Tensor]:
+        """Check ``X`` against the described input and yield it as float32 tensors
+        (batch, n_leads_in_, samples) in the fitted lead order, missing leads zero-filled.
+
+        What ``transform`` feeds the encoder; public for estimators built on this
+        one. ``leads`` names the leads of X when they differ from the fitted ones;
+        ``fs`` is only checked. Shape, lead and rate errors are raised here, at
+        once; NaN/inf as each batch is read.
+        """
+        check_is_fitted(self, "n_leads_in_")
+        X = check_ecg_array(X, min_samples=self._min_samples(), check_finite=False)
+        if fs is not None and check_fs(fs) != self.fs_in_:
+            raise ValueError(
+                f"X is sampled at {fs} Hz but the model was fitted at {self.fs_in_} Hz; "
+                "resample it first (sklearn_ecg.preprocessing.Resample)."
+            )
+        mapping = self._lead_map(X.shape[1], leads)
+        return self._read_batches(X, mapping, batch_size or self.batch_size)
+
+    def _read_batches(self, X: Any, mapping: list[int | None], batch_size: int) -> Iterator[torch.Tensor]:
         identity = mapping == list(range(len(mapping)))
         for start in range(0, len(X), batch_size):
             batch = check_batch(np.asarray(X[start : start + batch_size]), offset=start)
@@ -196,6 +186,49 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 batch = full
             yield torch.from_numpy(batch)
 
+    # -- fitting -------------------------------------------------------------------------------
+    def _validate_all_params(self) -> None:
+        self._validate_params()
+        self._check_method_params()
+
+    @fit_transaction
+    def _fit(self, X: Any, y: Any = None, **fit_params: Any) -> BaseECGEmbedder:
+        self._validate_all_params()
+        X = self.describe_input(X)
+        dataset = self._make_train_dataset(X, y, **fit_params)
+        self.net_ = _engine.train(
+            self, lambda: self._build_objective(self.build_encoder()), dataset,
+            # A last batch of one or two items has no negatives and breaks BatchNorm.
+            drop_last=len(dataset) > self.batch_size, **self._net_options(),
+        )
+        self.loss_curve_ = [float(v) for v in self.net_.history[:, "train_loss"]]
+        self._n_features_out = int(self.encoder_.out_features)
+        return self
+
+    def fit(self, X: Any, y: Any = None) -> BaseECGEmbedder:
+        """Pretrain the encoder on unlabelled ECGs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ecgs, n_leads, n_samples) or (n_ecgs, n_samples)
+            ECGs in millivolts, sampled at ``fs``; a 2-D array is one lead.
+            Lazy array-likes (np.memmap, h5py, zarr) are read batch by batch.
+        y : None
+            Ignored; present for Pipeline compatibility.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y)
+
+    @property
+    def encoder_(self) -> torch.nn.Module:
+        """The pretrained encoder (an ``nn.Module``, see :meth:`build_encoder`) of a fitted embedder."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_.encoder
+
+    # -- transforming --------------------------------------------------------------------------
     def transform(
         self, X: Any, leads: Sequence[str] | None = None, fs: float | None = None
     ) -> np.ndarray:
@@ -214,36 +247,29 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         -------
         embeddings : ndarray of shape (n_ecgs, n_features_out), float32
         """
+        return self._apply_encoder(self._embed_batch, X, leads, fs)
+
+    def _apply_encoder(self, function: Callable[[torch.Tensor], torch.Tensor], X: Any,
+                       leads: Sequence[str] | None, fs: float | None) -> np.ndarray:
+        """``function`` (the encoder, or part of it) over the checked batches of X, in eval mode."""
         check_is_fitted(self, "net_")
-        X = check_ecg_array(X, min_samples=self._min_samples(), check_finite=False)
-        if fs is not None and check_fs(fs) != self.fs_in_:
-            raise ValueError(
-                f"X is sampled at {fs} Hz but the model was fitted at {self.fs_in_} Hz; "
-                "resample it first (sklearn_ecg.preprocessing.Resample)."
-            )
-        mapping = self._lead_map(X.shape[1], leads)
-        net = self.net_
-        net.module_.eval()
-        device = str(net.device)
-        chunks = []
-        with torch.inference_mode(), autocast_context(device, True):
-            for batch in self._iter_batches(X, mapping, self.batch_size):
-                chunks.append(self._embed_batch(batch.to(device)).float().cpu().numpy())
-        return np.concatenate(chunks).astype(np.float32, copy=False)
+        batches = self.input_batches(X, leads=leads, fs=fs)
+        self.net_.module_.eval()
+        return _engine.predict_batches(function, batches, str(self.net_.device))
 
     # -- persistence ---------------------------------------------------------------------------
     def to(self, device: str) -> BaseECGEmbedder:
         """Move a fitted estimator to another device (e.g. a GPU-trained model to ``"cpu"``)."""
         check_is_fitted(self, "net_")
-        device = resolve_device(device)
+        device = _engine.resolve_device(device)
         self.net_.set_params(device=device)
         self.net_.module_.to(device)
         self.device = device
         return self
 
-    def _fitted_state(self) -> dict[str, Any]:
-        names = ("fs_in_", "leads_in_", "n_leads_in_", "n_samples_in_", "loss_curve_")
-        return {name: getattr(self, name) for name in names + self._extra_fitted_attrs}
+    def _fitted_names(self) -> tuple[str, ...]:
+        return ("fs_in_", "leads_in_", "n_leads_in_", "n_samples_in_", "loss_curve_",
+                *self._extra_fitted_attrs)
 
     def save(self, path: str | Path) -> Path:
         """Save parameters (JSON) and weights (safetensors) into the directory ``path``.
@@ -263,8 +289,8 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 params[name] = value
             except TypeError:
                 warnings.warn(f"Parameter {name}={value!r} is not saved (not JSON).", stacklevel=2)
-        config = {"estimator": type(self).__name__, "params": params,
-                  "fitted": _jsonable(self._fitted_state())}
+        fitted = {name: getattr(self, name) for name in self._fitted_names()}
+        config = {"estimator": type(self).__name__, "params": params, "fitted": _jsonable(fitted)}
         (path / "config.json").write_text(json.dumps(config, indent=2))
         state = {k: v.detach().cpu().contiguous() for k, v in self.net_.module_.state_dict().items()}
         save_file(state, str(path / "model.safetensors"))
@@ -282,19 +308,23 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 raise ValueError(f"{file} not found: not a directory written by {cls.__name__}.save.")
         config = json.loads(config_file.read_text())
         if config.get("estimator") != cls.__name__:
-            raise ValueError(
-                f"{path} holds a {config.get('estimator')}, not a {cls.__name__}."
-            )
+            raise ValueError(f"{path} holds a {config.get('estimator')}, not a {cls.__name__}.")
         estimator = cls(**config["params"])
         estimator.set_params(device=device)
+        expected = set(estimator._fitted_names())
+        unknown = sorted(set(config["fitted"]) - expected)
+        if unknown:
+            raise ValueError(f"{config_file} has unknown fitted attributes {unknown}; expected "
+                             f"{sorted(expected)}.")
         for name, value in config["fitted"].items():
             setattr(estimator, name, value)
-        net = estimator._make_net(estimator._build_module(), resolve_device(device))
+        module = estimator._build_objective(estimator.build_encoder())
+        net = _engine.make_net(estimator, module, **estimator._net_options())
         net.initialize()
         net.module_.load_state_dict(load_file(str(weights_file), device="cpu"))
         net.module_.to(net.device)
         estimator.net_ = net
-        estimator._n_features_out = estimator._embedding_dim()
+        estimator._n_features_out = int(estimator.encoder_.out_features)
         return estimator
 
     def __sklearn_tags__(self):

@@ -179,3 +179,18 @@ class _LeadAxisView:
     def __getitem__(self, index: Any) -> np.ndarray:
         rows = np.asarray(self.data[index], dtype=np.float32)
         return rows[..., None, :] if rows.ndim >= 1 else rows
+
+
+def is_positive_int(value: Any) -> bool:
+    """True for an int (numpy ints too, bools not) of at least 1."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+def check_positive_ints(value: Any, name: str, length: int | None = None) -> tuple[int, ...]:
+    """Check a non-empty sequence of positive ints (layer widths, block counts...); returns a tuple."""
+    if (isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or not len(value)
+            or not all(is_positive_int(v) for v in value)):
+        raise ValueError(f"{name} must be a non-empty sequence of positive ints, got {value!r}.")
+    if length is not None and len(value) != length:
+        raise ValueError(f"{name} must hold {length} positive ints, got {len(value)}: {value!r}.")
+    return tuple(int(v) for v in value)

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch.utils.data import Dataset
 
 from ._base import BaseECGEmbedder
-from ._windows import RandomCropDataset, embed_in_windows
-from .nn.cpc import POOLINGS, CPCModel
+from .nn.cpc import POOLINGS, CPCContextNetwork, CPCObjective
+from .nn.data import RandomCropDataset
+from .nn.windows import embed_in_windows
 
 # Encoder layers (kernel sizes, strides) of the two published options.
 _ENCODERS = {
     "fc": ((1, 1, 1, 1), (1, 1, 1, 1)),
     "strided": ((10, 4, 4, 4), (2, 2, 2, 2)),
 }
-
-
-def _is_positive_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 class CPCTransformer(BaseECGEmbedder):
@@ -94,8 +93,10 @@ class CPCTransformer(BaseECGEmbedder):
 
     Attributes
     ----------
+    encoder_ : sklearn_ecg.nn.cpc.CPCContextNetwork
+        The pretrained encoder (convolutions, LSTM, pooling) applied to each window.
     net_ : skorch.NeuralNet
-        The trained net; ``net_.module_`` is a :class:`sklearn_ecg.nn.cpc.CPCModel`.
+        The trained net; ``net_.module_`` is a :class:`sklearn_ecg.nn.cpc.CPCObjective`.
     loss_curve_ : list of float
         Mean InfoNCE loss per epoch (``log(1 + n_negatives)`` at chance).
 
@@ -163,20 +164,18 @@ class CPCTransformer(BaseECGEmbedder):
         self.verbose = verbose
         self.callbacks = callbacks
 
+    _parameter_constraints: dict = {
+        **BaseECGEmbedder._parameter_constraints,
+        "encoder": [StrOptions(set(_ENCODERS))],
+        **{name: [Interval(Integral, 1, None, closed="left")]
+           for name in ("n_features", "n_hidden", "n_layers", "n_steps", "n_negatives", "window_stride")},
+        "crop_length": [Interval(Integral, 1, None, closed="left"), None],
+        "window": [Interval(Integral, 1, None, closed="left"), None],
+        "pooling": [StrOptions(set(POOLINGS))],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+    }
+
     def _check_method_params(self) -> None:
-        if self.encoder not in _ENCODERS:
-            raise ValueError(f"encoder must be one of {tuple(_ENCODERS)}, got {self.encoder!r}.")
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}.")
-        for name in ("n_features", "n_hidden", "n_layers", "n_steps", "n_negatives", "window_stride"):
-            if not _is_positive_int(getattr(self, name)):
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}.")
-        for name in ("crop_length", "window"):
-            value = getattr(self, name)
-            if value is not None and not _is_positive_int(value):
-                raise ValueError(f"{name} must be a positive integer or None, got {value!r}.")
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a non-negative number, got {self.weight_decay!r}.")
         if self.crop_length is not None:
             steps = self._encoder_steps(self.crop_length)
             if steps <= self.n_steps:
@@ -202,15 +201,14 @@ class CPCTransformer(BaseECGEmbedder):
             n_samples += 1
         return n_samples
 
-    def _build_module(self) -> CPCModel:
+    def build_encoder(self) -> CPCContextNetwork:
         kernels, strides = _ENCODERS[self.encoder]
-        return CPCModel(self.n_leads_in_, (int(self.n_features),) * 4, kernels, strides,
-                        n_hidden=int(self.n_hidden), n_layers=int(self.n_layers),
-                        n_steps=int(self.n_steps), n_negatives=int(self.n_negatives),
-                        pooling=self.pooling)
+        return CPCContextNetwork(self.n_leads_in_, (int(self.n_features),) * 4, kernels, strides,
+                                 n_hidden=int(self.n_hidden), n_layers=int(self.n_layers),
+                                 pooling=self.pooling)
 
-    def _embedding_dim(self) -> int:
-        return (3 if self.pooling == "concat" else 1) * int(self.n_hidden)
+    def _build_objective(self, encoder: CPCContextNetwork) -> CPCObjective:
+        return CPCObjective(encoder, n_steps=int(self.n_steps), n_negatives=int(self.n_negatives))
 
     def _make_train_dataset(self, X: Any, y: Any = None, **fit_params: Any) -> Dataset:
         if fit_params:
@@ -219,11 +217,9 @@ class CPCTransformer(BaseECGEmbedder):
 
     def _embed_batch(self, x: torch.Tensor) -> torch.Tensor:
         # At most batch_size windows per forward pass: the memory footprint of training.
-        return embed_in_windows(self.net_.module_.embed, x, self.window, self.window_stride,
+        return embed_in_windows(self.encoder_, x, self.window, self.window_stride,
                                 chunk_size=self.batch_size)
 
-    def _optimizer(self) -> type[torch.optim.Optimizer]:
-        return torch.optim.AdamW
-
-    def _optimizer_params(self) -> dict[str, Any]:
-        return {"weight_decay": float(self.weight_decay)}
+    def _net_options(self) -> dict[str, Any]:
+        return {"optimizer": torch.optim.AdamW,
+                "optimizer_params": {"weight_decay": float(self.weight_decay)}}

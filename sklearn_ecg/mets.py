@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 import string
 from collections.abc import Mapping, Sequence
@@ -10,77 +9,20 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import nn
 from torch.utils.data import Dataset
 
-from ._base import BaseECGEmbedder
-from ._net import ECGDataset, resolve_device
-from .nn.losses import symmetric_info_nce
+from ._base import BaseECGEmbedder, fit_transaction
+from ._engine import resolve_device
+from ._validation import check_positive_ints
+from .nn.mets import METSObjective, ProjectedEncoder, ReportPairDataset
 from .nn.resnet18_1d import ResNet18_1d
 from .text import DEFAULT_TEXT_MODEL, get_text_encoder
-
-# CLIP's bound on the learnt logit scale 1 / temperature.
-_MAX_LOGIT_SCALE = 100.0
-
-
-class METSModule(nn.Module):
-    """ECG encoder + ECG and text projections into one space; ``forward`` returns the CLIP loss.
-
-    Text arrives already embedded by the frozen language model, so only the
-    projections and the ECG encoder are trained.
-    """
-
-    def __init__(self, encoder: ResNet18_1d, text_dim: int, projection_dim: int,
-                 temperature: float, learn_temperature: bool):
-        super().__init__()
-        self.encoder = encoder
-        self.ecg_projection = nn.Linear(encoder.out_features, projection_dim)
-        # MERL's text projector: Linear -> GELU -> Linear.
-        self.text_projection = nn.Sequential(
-            nn.Linear(text_dim, projection_dim), nn.GELU(), nn.Linear(projection_dim, projection_dim)
-        )
-        log_scale = torch.tensor(math.log(1.0 / temperature), dtype=torch.float32)
-        if learn_temperature:
-            self.log_logit_scale = nn.Parameter(log_scale)
-        else:
-            self.register_buffer("log_logit_scale", log_scale)
-
-    def temperature(self) -> torch.Tensor:
-        return 1.0 / self.log_logit_scale.clamp(max=math.log(_MAX_LOGIT_SCALE)).exp()
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.ecg_projection(self.encoder(x)).float(), dim=1)
-
-    def embed_text(self, text: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.text_projection(text).float(), dim=1)
-
-    def forward(self, ecg: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        # A batch may hold the same report several times (e.g. "sinus rhythm, normal ECG"). Their
-        # frozen embeddings are identical, so the hard-target loss summed over the duplicates
-        # equals the loss with soft targets spread over them, plus a constant: no special case.
-        temperature = self.temperature()
-        self.loss_parts = {"temperature": float(temperature.detach())}
-        return symmetric_info_nce(self.ecg_projection(self.encoder(ecg)), self.text_projection(text),
-                                  temperature)
-
-
-class ReportPairDataset(Dataset):
-    """Items ``{"ecg": (leads, samples), "text": (text_dim,)}``: an ECG and its embedded report."""
-
-    def __init__(self, X: Any, text_embeddings: np.ndarray):
-        self.ecgs = ECGDataset(X)
-        self.text = torch.from_numpy(np.ascontiguousarray(text_embeddings, dtype=np.float32))
-
-    def __len__(self) -> int:
-        return len(self.ecgs)
-
-    def __getitem__(self, i: int) -> tuple[dict[str, torch.Tensor], int]:
-        return {"ecg": self.ecgs.read(i), "text": self.text[i]}, 0
 
 
 def _check_template(template: Any, name: str) -> str:
@@ -176,8 +118,10 @@ class METSZeroShotClassifier(ClassifierMixin, BaseECGEmbedder):
         The class names, sorted (as in every scikit-learn classifier); the columns of
         ``predict_proba`` and ``decision_function`` follow it. Computed from ``classes``
         at each access, so ``set_params(classes=...)`` takes effect at once.
+    encoder_ : sklearn_ecg.nn.mets.ProjectedEncoder
+        The pretrained ECG encoder into the shared space (ResNet18, projection, L2 norm).
     net_ : skorch.NeuralNet
-        The trained net; ``net_.module_.encoder`` is the ResNet18.
+        The trained net; ``net_.module_`` is a :class:`sklearn_ecg.nn.mets.METSObjective`.
     text_model_ : str
         The ``text_model`` used in fit (also used at prediction).
     text_dim_ : int
@@ -253,29 +197,32 @@ class METSZeroShotClassifier(ClassifierMixin, BaseECGEmbedder):
         self.verbose = verbose
         self.callbacks = callbacks
 
+    _parameter_constraints: dict = {
+        **BaseECGEmbedder._parameter_constraints,
+        "classes": ["array-like", dict, None],
+        "text_model": [str],
+        "report_template": [str],
+        "class_template": [str],
+        "projection_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+        "learn_temperature": ["boolean"],
+        "widths": ["array-like"],
+    }
+
     # -- hooks of the base ---------------------------------------------------------------------
     def _check_method_params(self) -> None:
         _check_template(self.report_template, "report_template")
         _check_template(self.class_template, "class_template")
-        if not (isinstance(self.temperature, numbers.Real) and self.temperature > 0):
-            raise ValueError(f"temperature must be a positive number, got {self.temperature!r}.")
-        if isinstance(self.projection_dim, bool) or not (
-                isinstance(self.projection_dim, numbers.Integral) and self.projection_dim >= 1):
-            raise ValueError(f"projection_dim must be a positive integer, got {self.projection_dim!r}.")
-        if len(self.widths) != 4 or not all(isinstance(w, numbers.Integral) and w >= 1
-                                            for w in self.widths):
-            raise ValueError(f"widths must be 4 positive integers (one per ResNet18 stage), "
-                             f"got {self.widths!r}.")
+        check_positive_ints(self.widths, "widths (one per ResNet18 stage)", length=4)
         if self.classes is not None:
             self._given_classes()
 
-    def _build_module(self) -> nn.Module:
-        encoder = ResNet18_1d(self.n_leads_in_, tuple(int(w) for w in self.widths))
-        return METSModule(encoder, self.text_dim_, int(self.projection_dim), float(self.temperature),
-                          bool(self.learn_temperature))
+    def build_encoder(self) -> ProjectedEncoder:
+        backbone = ResNet18_1d(self.n_leads_in_, tuple(int(w) for w in self.widths))
+        return ProjectedEncoder(backbone, int(self.projection_dim))
 
-    def _embedding_dim(self) -> int:
-        return int(self.projection_dim)
+    def _build_objective(self, encoder: nn.Module) -> METSObjective:
+        return METSObjective(encoder, self.text_dim_, float(self.temperature), bool(self.learn_temperature))
 
     def _text_encoder(self):
         """The shared frozen language model fit used, on the net's device (loaded on first use)."""
@@ -293,6 +240,7 @@ class METSZeroShotClassifier(ClassifierMixin, BaseECGEmbedder):
         return ReportPairDataset(X, embeddings)
 
     # -- fitting -------------------------------------------------------------------------------
+    @fit_transaction
     def fit(self, X: Any, y: Any = None, *, reports: Any = None) -> METSZeroShotClassifier:
         """Pretrain on ECGs paired with free-text reports; no labels are used.
 

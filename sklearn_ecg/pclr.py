@@ -3,112 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.utils.data import Dataset
 
 from ._base import BaseECGEmbedder
-from ._net import ECGDataset
-from .nn.losses import nt_xent
+from ._validation import check_positive_ints
+from .nn.pclr import InterpolatingEncoder, PatientPairDataset, PCLRObjective
 from .nn.resnet1d import RibeiroResNet1d
-
-_SINGLE_ECG_OPTIONS = ("windows", "augment", "drop")
-
-
-def interpolate_to_length(x: torch.Tensor, n_samples: int | None) -> torch.Tensor:
-    """Linearly interpolate the last axis to ``n_samples`` (PCLR's input preparation).
-
-    Endpoints are kept (``align_corners=True``), as ``np.interp`` on a grid spanning the
-    record; no antialiasing, unlike :func:`sklearn_ecg.w2v_cmsc.resample_length`.
-    """
-    if n_samples is None or x.shape[-1] == n_samples:
-        return x
-    return F.interpolate(x, size=n_samples, mode="linear", align_corners=True)
-
-
-class PCLRModule(nn.Module):
-    """Encoder + projection head; ``forward`` takes pairs (batch, 2, leads, samples)."""
-
-    def __init__(self, encoder: RibeiroResNet1d, projection_dims: Sequence[int],
-                 temperature: float, n_samples: int | None):
-        super().__init__()
-        self.encoder = encoder
-        layers: list[nn.Module] = []
-        width = encoder.out_features
-        for i, dim in enumerate(projection_dims):
-            layers.append(nn.Linear(width, dim))
-            if i < len(projection_dims) - 1:
-                layers.append(nn.ReLU())
-            width = dim
-        self.projection = nn.Sequential(*layers)
-        self.temperature = temperature
-        self.n_samples = n_samples
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(interpolate_to_length(x, self.n_samples))
-
-    def forward(self, pairs: torch.Tensor) -> torch.Tensor:
-        batch = pairs.shape[0]
-        views = torch.cat([pairs[:, 0], pairs[:, 1]])  # [ECG A of each patient; ECG B of each]
-        z = self.projection(self.embed(views))
-        return nt_xent(z[:batch], z[batch:], self.temperature)
-
-
-class PatientPairDataset(Dataset):
-    """One item per patient: two different ECGs of that patient, drawn afresh each epoch.
-
-    Patients with a single ECG give two views of it instead, as ``single_ecg`` says:
-    ``"windows"`` (its two non-overlapping halves, each stretched back to the full
-    length) or ``"augment"`` (two noisy, amplitude-scaled, time-shifted copies).
-    Since every item is one patient, a shuffled batch never holds a patient twice.
-    """
-
-    def __init__(self, X: Any, groups: np.ndarray | None, single_ecg: str):
-        self.ecgs = ECGDataset(X)
-        if groups is None:
-            rows_by_patient = [np.array([i]) for i in range(len(X))]
-        else:
-            _, inverse = np.unique(groups, return_inverse=True)
-            order = np.argsort(inverse, kind="stable")
-            splits = np.cumsum(np.bincount(inverse))[:-1]
-            rows_by_patient = np.split(order, splits)
-        self.n_pairs = sum(len(rows) >= 2 for rows in rows_by_patient)
-        self.n_single = len(rows_by_patient) - self.n_pairs
-        if single_ecg == "drop":
-            rows_by_patient = [rows for rows in rows_by_patient if len(rows) >= 2]
-            if not rows_by_patient:
-                raise ValueError(
-                    "No patient has two or more ECGs, and single_ecg='drop' discards single-ECG "
-                    "patients: pass `groups` with repeated patient ids or another single_ecg."
-                )
-        self.rows_by_patient = rows_by_patient
-        self.single_ecg = single_ecg
-
-    def __len__(self) -> int:
-        return len(self.rows_by_patient)
-
-    def _single_views(self, ecg: torch.Tensor) -> torch.Tensor:
-        n = ecg.shape[-1]
-        if self.single_ecg == "windows":
-            halves = torch.stack([ecg[:, : n // 2], ecg[:, n // 2 : 2 * (n // 2)]])
-            return F.interpolate(halves, size=n, mode="linear", align_corners=True)
-        views = ecg.expand(2, -1, -1)
-        scale = torch.empty(2, ecg.shape[0], 1).uniform_(0.8, 1.25)
-        noise = 0.02 * torch.randn_like(views)
-        shifts = torch.randint(-n // 10, n // 10 + 1, (2,))
-        views = torch.stack([torch.roll(v, int(s), dims=-1) for v, s in zip(views, shifts)])
-        return views * scale + noise
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        rows = self.rows_by_patient[i]
-        if len(rows) == 1:
-            return self._single_views(self.ecgs.read(rows[0])), 0
-        first, second = torch.randperm(len(rows))[:2].tolist()
-        return torch.stack([self.ecgs.read(rows[first]), self.ecgs.read(rows[second])]), 0
 
 
 class PCLRTransformer(BaseECGEmbedder):
@@ -158,8 +64,10 @@ class PCLRTransformer(BaseECGEmbedder):
 
     Attributes
     ----------
+    encoder_ : torch.nn.Module
+        The pretrained encoder: interpolation to ``n_samples``, then the ResNet.
     net_ : skorch.NeuralNet
-        The trained net; ``net_.module_.encoder`` is the encoder.
+        The trained net; ``net_.module_`` is a :class:`sklearn_ecg.nn.pclr.PCLRObjective`.
     n_patient_pairs_ : int
         Patients with two or more ECGs, i.e. real patient pairs per epoch.
     n_single_ecg_patients_ : int
@@ -213,30 +121,32 @@ class PCLRTransformer(BaseECGEmbedder):
         self.callbacks = callbacks
 
     _extra_fitted_attrs = ("n_patient_pairs_", "n_single_ecg_patients_")
+    _parameter_constraints: dict = {
+        **BaseECGEmbedder._parameter_constraints,
+        "n_samples": [Interval(Integral, 16, None, closed="left"), None],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "filters": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "projection_dims": ["array-like"],
+        "single_ecg": [StrOptions({"windows", "augment", "drop"})],
+    }
 
     def _check_method_params(self) -> None:
-        if self.single_ecg not in _SINGLE_ECG_OPTIONS:
-            raise ValueError(f"single_ecg must be one of {_SINGLE_ECG_OPTIONS}, "
-                             f"got {self.single_ecg!r}.")
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be positive, got {self.temperature!r}.")
-        if self.n_samples is not None and not (isinstance(self.n_samples, int)
-                                               and self.n_samples >= 16):
-            raise ValueError(f"n_samples must be an int >= 16 or None, got {self.n_samples!r}.")
-        if len(self.filters) < 2:
+        if len(check_positive_ints(self.filters, "filters")) < 2:
             raise ValueError(f"filters needs a stem width and at least one unit, got {self.filters}.")
+        check_positive_ints(self.projection_dims, "projection_dims")
 
     def _min_samples(self) -> int:
         # Halving for the "windows" views needs 2 samples; without resampling the
         # residual units need enough length to downsample.
         return 2 if self.n_samples is not None else 4 ** (len(self.filters) - 1)
 
-    def _build_module(self) -> nn.Module:
-        encoder = RibeiroResNet1d(self.n_leads_in_, tuple(self.filters), 4, self.kernel_size)
-        return PCLRModule(encoder, tuple(self.projection_dims), self.temperature, self.n_samples)
+    def build_encoder(self) -> InterpolatingEncoder:
+        backbone = RibeiroResNet1d(self.n_leads_in_, tuple(self.filters), 4, self.kernel_size)
+        return InterpolatingEncoder(backbone, self.n_samples)
 
-    def _embedding_dim(self) -> int:
-        return int(self.filters[-1])
+    def _build_objective(self, encoder: nn.Module) -> PCLRObjective:
+        return PCLRObjective(encoder, tuple(self.projection_dims), self.temperature)
 
     def _make_train_dataset(self, X: Any, y: Any = None, groups: Any = None) -> Dataset:
         if groups is not None:

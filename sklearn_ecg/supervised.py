@@ -2,44 +2,33 @@
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-from skorch import NeuralNet
-from skorch.callbacks import ProgressBar
 from torch import nn
 
-from ._base import BaseECGEmbedder
-from ._net import ECGDataset, autocast_context, resolve_device
-from ._validation import check_batch, check_ecg_array
+from . import _engine
+from ._base import SHARED_PARAMETER_CONSTRAINTS, BaseECGEmbedder, fit_transaction
+from .nn.data import ECGDataset
 
 
-class _EncoderWithHead(nn.Module):
-    """A method's module (only its ``embed`` is used) followed by a linear layer."""
+class EncoderWithHead(nn.Module):
+    """An encoder (see :meth:`BaseECGEmbedder.build_encoder`) followed by a linear layer."""
 
-    def __init__(self, body: nn.Module, dim: int, n_outputs: int):
+    def __init__(self, encoder: nn.Module, n_outputs: int):
         super().__init__()
-        self.body = body
-        self.head = nn.Linear(dim, n_outputs)
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.out_features, n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body.embed(x))
-
-
-class _LabelledECGDataset(ECGDataset):
-    def __init__(self, X: Any, y: np.ndarray):
-        super().__init__(X)
-        self.y = y
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, Any]:
-        row = self.indices[i]
-        return self.read(row), self.y[row]
+        return self.head(self.encoder(x))
 
 
 class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
@@ -47,9 +36,9 @@ class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
 
     The baseline every self-supervised method is compared with: the same
     architecture, randomly initialised, trained end to end on the labels only.
-    The encoder is the ``embed`` of the module that ``embedder`` would pretrain
-    (its projection heads and pretext losses are unused); one ``nn.Linear`` maps
-    the embedding to the classes.
+    The encoder is the one ``embedder`` would pretrain (its ``build_encoder()``;
+    projection heads and pretext losses are not built), applied to whole records;
+    one ``nn.Linear`` maps the embedding to the classes.
 
     - 1-D ``y`` (binary or multiclass): cross-entropy, softmax probabilities.
     - 2-D ``y`` of 0/1 (multi-label, e.g. PTB-XL superclasses): one logit per
@@ -84,7 +73,8 @@ class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
     embedder_ : BaseECGEmbedder
         The clone of ``embedder`` that describes the input (``n_leads_in_``...).
     net_ : skorch.NeuralNet
-        The trained net; ``net_.module_.body`` holds the encoder.
+        The trained net; ``net_.module_.encoder`` is the encoder, ``net_.module_.head`` the
+        linear layer.
     loss_curve_ : list of float
         Mean training loss per epoch.
 
@@ -125,18 +115,12 @@ class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def _check_params(self) -> None:
-        if not isinstance(self.embedder, BaseECGEmbedder):
-            raise ValueError(f"embedder must be a sklearn-ecg embedder (BaseECGEmbedder), "
-                             f"got {type(self.embedder).__name__}.")
-        for name in ("max_epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}.")
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay!r}.")
+    _parameter_constraints: dict = {
+        **{name: SHARED_PARAMETER_CONSTRAINTS[name] for name in (
+            "max_epochs", "batch_size", "lr", "device", "random_state", "verbose", "callbacks")},
+        "embedder": [HasMethods(["describe_input", "build_encoder", "input_batches"])],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+    }
 
     def _encode_targets(self, y: Any) -> np.ndarray:
         if y is None:
@@ -165,6 +149,7 @@ class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = encoder.classes_
         return encoder.transform(y).astype(np.int64)
 
+    @fit_transaction
     def fit(self, X: Any, y: Any) -> SupervisedECGClassifier:
         """Train encoder and head from a random initialisation on (X, y).
 
@@ -179,62 +164,32 @@ class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        self._check_params()
+        self._validate_params()
         embedder = clone(self.embedder)
-        X = embedder._describe_input(X)
+        X = embedder.describe_input(X)
         targets = self._encode_targets(y)
         if len(targets) != len(X):
             raise ValueError(f"X has {len(X)} ECGs but y has {len(targets)} rows.")
         if len(X) < 2:
             raise ValueError(f"At least 2 labelled ECGs are needed, got {len(X)}.")
         n_outputs = len(self.classes_)
-        criterion = nn.BCEWithLogitsLoss if self.multilabel_ else nn.CrossEntropyLoss
-        device = resolve_device(self.device)
-        callbacks = list(self.callbacks or [])
-        if self.verbose:
-            callbacks.append(("progress", ProgressBar()))
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            module = _EncoderWithHead(embedder._build_module(), embedder._embedding_dim(), n_outputs)
-            net = NeuralNet(
-                module,
-                criterion=criterion,
-                optimizer=torch.optim.AdamW,
-                optimizer__weight_decay=self.weight_decay,
-                lr=self.lr,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                train_split=None,
-                iterator_train__shuffle=True,
-                # A last batch of one ECG breaks BatchNorm in training mode.
-                iterator_train__drop_last=len(X) % self.batch_size == 1,
-                callbacks=callbacks or None,
-                device=device,
-                verbose=int(bool(self.verbose)),
-            )
-            net.fit(_LabelledECGDataset(X, targets), None)
+        self.net_ = _engine.train(
+            self, lambda: EncoderWithHead(embedder.build_encoder(), n_outputs),
+            ECGDataset(X, targets=targets),
+            criterion=nn.BCEWithLogitsLoss if self.multilabel_ else nn.CrossEntropyLoss,
+            optimizer=torch.optim.AdamW, optimizer_params={"weight_decay": self.weight_decay},
+            # A last batch of one ECG breaks BatchNorm in training mode.
+            drop_last=len(X) % self.batch_size == 1,
+        )
         self.embedder_ = embedder
-        self.net_ = net
-        self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
+        self.loss_curve_ = [float(v) for v in self.net_.history[:, "train_loss"]]
         return self
 
     def _logits(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "net_")
-        X = check_ecg_array(X, min_samples=self.embedder_._min_samples(), check_finite=False)
-        if X.shape[1] != self.embedder_.n_leads_in_:
-            raise ValueError(f"X has {X.shape[1]} leads but the classifier was fitted on "
-                             f"{self.embedder_.n_leads_in_} ({self.embedder_.leads_in_}).")
-        module = self.net_.module_
-        module.eval()
-        device = str(self.net_.device)
-        chunks = []
-        with torch.inference_mode(), autocast_context(device, True):
-            for start in range(0, len(X), self.batch_size):
-                batch = check_batch(np.asarray(X[start : start + self.batch_size]), offset=start)
-                chunks.append(module(torch.from_numpy(batch).to(device)).float().cpu().numpy())
-        return np.concatenate(chunks)
+        batches = self.embedder_.input_batches(X, batch_size=self.batch_size)
+        self.net_.module_.eval()
+        return _engine.predict_batches(self.net_.module_, batches, str(self.net_.device))
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits: (n_ecgs, n_classes), or (n_ecgs,) for binary 1-D ``y`` as scikit-learn expects."""

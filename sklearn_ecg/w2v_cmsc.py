@@ -4,144 +4,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.utils.data import Dataset
 
 from ._base import BaseECGEmbedder
-from ._net import ECGDataset
-from .augmentations import RandomLeadMasking
-from .nn.losses import symmetric_info_nce
-from .nn.wav2vec2 import Wav2Vec2, Wav2Vec2Config, wav2vec2_losses
+from .nn.w2v_cmsc import PRESETS, SegmentingEncoder, SegmentPairDataset, W2VCMSCObjective
+from .nn.wav2vec2 import Wav2Vec2Config
 
-#: Encoder sizes of the named presets. "base" is the paper's model (about 90 M
-#: parameters); "small" is ours, for CPUs (the paper's own small config is 8 x 768).
-PRESETS: dict[str, dict[str, Any]] = {
-    "base": dict(conv_layers=((256, 2, 2),) * 4, embed_dim=768, encoder_layers=12, ffn_dim=3072,
-                 attention_heads=12),
-    "small": dict(conv_layers=((128, 2, 2),) * 4, embed_dim=128, encoder_layers=2, ffn_dim=512,
-                  attention_heads=4),
-}
 _SIZE_PARAMS = ("conv_layers", "embed_dim", "encoder_layers", "ffn_dim", "attention_heads")
-
-
-def resample_length(x: torch.Tensor, n_out: int) -> torch.Tensor:
-    """Resample the last axis of (batch, leads, samples) to ``n_out`` samples.
-
-    Linear interpolation; when shortening, with an antialiasing filter (torch's
-    antialiased bilinear resize on a one-row image), so higher rates do not alias.
-    """
-    n_in = x.shape[-1]
-    if n_in == n_out:
-        return x
-    if n_out > n_in:
-        return F.interpolate(x, size=n_out, mode="linear", align_corners=False)
-    image = F.interpolate(x[:, :, None, :], size=(1, n_out), mode="bilinear", antialias=True,
-                          align_corners=False)
-    return image[:, :, 0]
-
-
-class W2VCMSCModule(nn.Module):
-    """wav2vec 2.0 + CMSC + RLM training objective around a :class:`Wav2Vec2` encoder.
-
-    ``forward`` takes items of shape (batch, k, leads, segment_samples_in): k = 2
-    consecutive segments per record (k = 1 when CMSC is off and records are too
-    short to pair) at the input rate; ``embed`` and ``frames`` take whole records.
-    """
-
-    def __init__(self, config: Wav2Vec2Config, fs: float, model_fs: float, segment_seconds: float,
-                 objective: dict[str, Any]):
-        super().__init__()
-        self.wav2vec2 = Wav2Vec2(config)
-        self.fs, self.model_fs = float(fs), float(model_fs)
-        self.segment = int(round(segment_seconds * model_fs))
-        self.objective = dict(objective)
-        self.lead_masking = RandomLeadMasking(objective["rlm_prob"]) if objective["rlm"] else None
-        self.loss_parts: dict[str, float] = {}
-
-    def to_model_rate(self, x: torch.Tensor) -> torch.Tensor:
-        return resample_length(x, int(round(x.shape[-1] * self.model_fs / self.fs)))
-
-    def forward(self, items: torch.Tensor) -> torch.Tensor:
-        batch, k, leads, n_in = items.shape
-        window = items.permute(0, 2, 1, 3).reshape(batch, leads, k * n_in)  # consecutive segments
-        window = resample_length(window, k * self.segment)
-        x = window.view(batch, leads, k, self.segment).permute(0, 2, 1, 3).reshape(batch * k, leads, -1)
-        if self.lead_masking is not None:  # each lead of each segment zeroed independently
-            x = self.lead_masking(x)
-        o = self.objective
-        use_cmsc = o["cmsc"] and k == 2
-        out = self.wav2vec2.pretrain(x, o["mask_prob"], o["mask_length"], o["n_negatives"],
-                                     o["logit_temperature"], masked=o["w2v_loss"], unmasked=use_cmsc)
-        loss = torch.zeros((), device=x.device)
-        parts: dict[str, Any] = {}
-        if o["w2v_loss"]:
-            w2v = wav2vec2_losses(out, o["diversity_weight"], o["feature_penalty_weight"])
-            loss = loss + w2v["total"]
-            parts.update(w2v=w2v["infonce"], diversity=w2v["diversity"],
-                         feature_penalty=out["features_pen"], prob_perplexity=out["prob_perplexity"],
-                         code_perplexity=out["code_perplexity"],
-                         gumbel_temperature=out["temperature"], mask_fraction=out["mask"].float().mean())
-        if use_cmsc:
-            pooled = out["frames"].mean(dim=1).view(batch, 2, -1)
-            cmsc = symmetric_info_nce(pooled[:, 0], pooled[:, 1], o["cmsc_temperature"])
-            loss = loss + o["cmsc_weight"] * cmsc
-            parts["cmsc"] = cmsc
-        self.loss_parts = {name: float(torch.as_tensor(v).detach()) for name, v in parts.items()}
-        return loss
-
-    def frames(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-frame encoder output of whole records (n, leads, samples_in) -> (n, frames, dim).
-
-        The record is resampled to the model rate and cut into segments; full
-        segments are encoded as one batch, a shorter last part (if it makes at
-        least one frame) on its own; the frames of all segments are concatenated.
-        """
-        x = self.to_model_rate(x)
-        n, leads, length = x.shape
-        n_full, tail = divmod(length, self.segment)
-        parts = []
-        if n_full:
-            full = x[..., : n_full * self.segment].reshape(n, leads, n_full, self.segment)
-            full = full.permute(0, 2, 1, 3).reshape(n * n_full, leads, self.segment)
-            encoded = self.wav2vec2.frames(full)
-            parts.append(encoded.reshape(n, n_full * encoded.shape[1], encoded.shape[2]))
-        if self.wav2vec2.n_frames(tail) > 0:
-            parts.append(self.wav2vec2.frames(x[..., n_full * self.segment :]))
-        return torch.cat(parts, dim=1)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean over all frames of all segments: (n, leads, samples_in) -> (n, dim)."""
-        return self.frames(x).mean(dim=1)
-
-
-class SegmentPairDataset(Dataset):
-    """Per record, ``k`` consecutive segments of ``segment`` samples from a random offset.
-
-    Items are (k, leads, segment) float32 tensors. A new offset is drawn each
-    time an item is read, so every epoch sees other pairs of long records.
-    """
-
-    def __init__(self, X: Any, segment: int, k: int):
-        self.ecgs = ECGDataset(X)
-        self.segment = segment
-        self.k = k
-        self.n_samples = X.shape[2]
-
-    def __len__(self) -> int:
-        return len(self.ecgs)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        ecg = self.ecgs.read(self.ecgs.indices[i])
-        span = self.k * self.segment
-        start = int(torch.randint(0, self.n_samples - span + 1, ()).item())
-        window = ecg[:, start : start + span]
-        return window.reshape(ecg.shape[0], self.k, self.segment).transpose(0, 1).contiguous(), 0
+_POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
+_POSITIVE_REAL = [Interval(Real, 0, None, closed="neither")]
+_PROBABILITY = [Interval(Real, 0, 1, closed="both")]
 
 
 class W2VCMSCTransformer(BaseECGEmbedder):
@@ -261,8 +141,10 @@ class W2VCMSCTransformer(BaseECGEmbedder):
 
     Attributes
     ----------
+    encoder_ : sklearn_ecg.nn.w2v_cmsc.SegmentingEncoder
+        The pretrained encoder (resampling, segments, wav2vec 2.0, mean over frames).
     net_ : skorch.NeuralNet
-        ``net_.module_.wav2vec2`` is the encoder; ``net_.history`` holds the
+        ``net_.module_`` is a :class:`sklearn_ecg.nn.w2v_cmsc.W2VCMSCObjective`; ``net_.history`` holds the
         loss parts per batch (``w2v``, ``diversity``, ``feature_penalty``,
         ``cmsc``, ``prob_perplexity``, ``code_perplexity``,
         ``gumbel_temperature``, ``mask_fraction``).
@@ -286,6 +168,26 @@ class W2VCMSCTransformer(BaseECGEmbedder):
 
     _allows_missing_leads = True
     _extra_fitted_attrs = ("segments_per_record_", "gumbel_decay_")
+    _parameter_constraints: dict = {
+        **BaseECGEmbedder._parameter_constraints,
+        "preset": [StrOptions(set(PRESETS))],
+        "model_fs": _POSITIVE_REAL,
+        "segment_seconds": _POSITIVE_REAL,
+        "conv_layers": ["array-like", None],
+        **{name: [*_POSITIVE_INT, None] for name in _SIZE_PARAMS[1:]},
+        **{name: _POSITIVE_INT for name in ("pos_conv_kernel", "pos_conv_groups", "mask_length",
+                                            "n_negatives", "codebook_groups", "codebook_size", "final_dim")},
+        **{name: ["boolean"] for name in ("w2v_loss", "cmsc", "rlm")},
+        **{name: _PROBABILITY for name in ("rlm_prob", "mask_prob", "dropout")},
+        **{name: _POSITIVE_REAL for name in ("logit_temperature", "cmsc_temperature")},
+        "diversity_weight": [Interval(Real, 0, None, closed="left")],
+        "feature_penalty_weight": [Interval(Real, 0, None, closed="left")],
+        "cmsc_weight": [Interval(Real, 0, None, closed="left")],
+        "gumbel_temperature": ["array-like"],
+        "gumbel_decay": [Interval(Real, 0, 1, closed="right"), None],
+        "feature_grad_mult": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -372,8 +274,6 @@ class W2VCMSCTransformer(BaseECGEmbedder):
 
     # -- configuration -------------------------------------------------------------------------
     def _sizes(self) -> dict[str, Any]:
-        if self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}.")
         sizes = dict(PRESETS[self.preset])
         for name in _SIZE_PARAMS:
             if getattr(self, name) is not None:
@@ -400,12 +300,6 @@ class W2VCMSCTransformer(BaseECGEmbedder):
 
     def _check_method_params(self) -> None:
         sizes = self._sizes()
-        for name in ("embed_dim", "encoder_layers", "ffn_dim", "attention_heads", "pos_conv_kernel",
-                     "pos_conv_groups", "mask_length", "n_negatives", "codebook_groups", "codebook_size",
-                     "final_dim"):
-            value = sizes.get(name, getattr(self, name, None))
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if sizes["embed_dim"] % sizes["attention_heads"]:
             raise ValueError(f"embed_dim ({sizes['embed_dim']}) must be divisible by attention_heads "
                              f"({sizes['attention_heads']}).")
@@ -417,18 +311,8 @@ class W2VCMSCTransformer(BaseECGEmbedder):
                              f"({self.codebook_groups}).")
         if not (self.w2v_loss or self.cmsc):
             raise ValueError("At least one of w2v_loss and cmsc must be True: nothing to train.")
-        for name in ("rlm_prob", "mask_prob", "dropout"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                raise ValueError(f"{name} must be in [0, 1], got {value!r}.")
-        for name in ("model_fs", "segment_seconds", "logit_temperature", "cmsc_temperature"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}.")
         if len(tuple(self.gumbel_temperature)) != 2 or not 0 < min(self.gumbel_temperature):
             raise ValueError(f"gumbel_temperature must be (start, end) > 0, got {self.gumbel_temperature!r}.")
-        if self.gumbel_decay is not None and not 0 < self.gumbel_decay <= 1:
-            raise ValueError(f"gumbel_decay must be in (0, 1] or None, got {self.gumbel_decay!r}.")
         segment = self._segment_samples(self.model_fs)
         frames = self._frames_per_segment(segment)
         if self.w2v_loss and frames <= self.mask_length + 1:
@@ -476,7 +360,13 @@ class W2VCMSCTransformer(BaseECGEmbedder):
             self.gumbel_decay_ = float((end / start) ** (1.0 / max(n_updates, 1))) if end < start else 1.0
         return SegmentPairDataset(X, segment, k)
 
-    def _build_module(self) -> nn.Module:
+    def build_encoder(self) -> SegmentingEncoder:
+        # The Gumbel decay only matters in pretraining, which sets it (_build_objective).
+        return SegmentingEncoder(self._config(self.n_leads_in_, 1.0), self.fs_in_, self.model_fs,
+                                 self.segment_seconds)
+
+    def _build_objective(self, encoder: nn.Module) -> W2VCMSCObjective:
+        encoder.wav2vec2.quantizer.decay = float(self.gumbel_decay_)
         objective = dict(
             w2v_loss=bool(self.w2v_loss), cmsc=bool(self.cmsc), rlm=bool(self.rlm),
             rlm_prob=float(self.rlm_prob), mask_prob=float(self.mask_prob),
@@ -486,23 +376,11 @@ class W2VCMSCTransformer(BaseECGEmbedder):
             feature_penalty_weight=float(self.feature_penalty_weight),
             cmsc_temperature=float(self.cmsc_temperature), cmsc_weight=float(self.cmsc_weight),
         )
-        # Pretraining sets the Gumbel schedule; a module built for another use (the encoder of
-        # SupervisedECGClassifier) never quantises, so any decay will do there.
-        config = self._config(self.n_leads_in_, getattr(self, "gumbel_decay_", 1.0))
-        return W2VCMSCModule(config, self.fs_in_, self.model_fs, self.segment_seconds, objective)
+        return W2VCMSCObjective(encoder, objective)
 
-    def _embedding_dim(self) -> int:
-        return int(self._sizes()["embed_dim"])
-
-    def _optimizer(self) -> type[torch.optim.Optimizer]:
-        return torch.optim.AdamW
-
-    def _optimizer_params(self) -> dict[str, Any]:
-        return {"betas": (0.9, 0.98), "eps": 1e-6, "weight_decay": self.weight_decay}
-
-    def _embed_batch(self, x: torch.Tensor) -> torch.Tensor:
-        module = self.net_.module_
-        return module.frames(x) if getattr(self, "_frames_output", False) else module.embed(x)
+    def _net_options(self) -> dict[str, Any]:
+        return {"optimizer": torch.optim.AdamW,
+                "optimizer_params": {"betas": (0.9, 0.98), "eps": 1e-6, "weight_decay": self.weight_decay}}
 
     # -- public API ----------------------------------------------------------------------------
     def transform_frames(self, X: Any, leads: Sequence[str] | None = None, fs: float | None = None
@@ -523,11 +401,7 @@ class W2VCMSCTransformer(BaseECGEmbedder):
             ``transform`` is their mean over axis 1.
         """
         check_is_fitted(self, "net_")
-        self._frames_output = True
-        try:
-            return self.transform(X, leads=leads, fs=fs)
-        finally:
-            del self._frames_output
+        return self._apply_encoder(self.encoder_.frames, X, leads, fs)
 
     def fit(self, X: Any, y: Any = None) -> W2VCMSCTransformer:
         """Pretrain on unlabelled ECGs.

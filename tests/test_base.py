@@ -1,11 +1,9 @@
-"""The estimator contract of DESIGN.md, pinned on the smallest real embedder (a tiny PCLR)."""
+"""The base's mechanics shown on a tiny PCLR: lazy input read batch by batch, the wording of input
+and parameter errors, the saved layout, devices, progress output. The contract over every
+estimator is in test_common.py."""
 
 from __future__ import annotations
 
-import copy
-import pickle
-
-import joblib
 import numpy as np
 import pytest
 import torch
@@ -13,13 +11,12 @@ from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ecg import PCLRTransformer
-from sklearn_ecg._net import resolve_device
+from sklearn_ecg._engine import resolve_device
+from sklearn_ecg.testing import tiny_estimator
 
 
 def tiny_pclr(**params) -> PCLRTransformer:
-    defaults = dict(n_samples=64, filters=(4, 8), kernel_size=3, projection_dims=(8, 8),
-                    max_epochs=1, batch_size=8, random_state=0, device="cpu")
-    return PCLRTransformer(**{**defaults, **params})
+    return tiny_estimator("pclr", **params)
 
 
 @parametrize_with_checks([tiny_pclr()], expected_failed_checks=lambda est: EMBEDDER_EXPECTED_FAILED_CHECKS)
@@ -39,38 +36,6 @@ def ecgs():
 def fitted(ecgs):
     X, groups = ecgs
     return tiny_pclr(leads=["I", "II", "V1"]).fit(X, groups=groups)
-
-
-def test_init_only_stores_parameters():
-    est = tiny_pclr(lr=0.5)
-    assert est.get_params()["lr"] == 0.5
-    assert not any(name.endswith("_") and not name.startswith("_") for name in vars(est))
-
-
-def test_transform_is_float32_batched_and_deterministic(ecgs, fitted):
-    X, _ = ecgs
-    Z = fitted.transform(X)
-    assert Z.shape == (24, 8) and Z.dtype == np.float32
-    fitted_small_batches = copy.deepcopy(fitted).set_params(batch_size=5)
-    np.testing.assert_allclose(fitted_small_batches.transform(X), Z, atol=1e-5)
-    np.testing.assert_array_equal(fitted.transform(X), Z)
-
-
-def test_fit_is_reproducible_under_random_state(ecgs, fitted):
-    X, groups = ecgs
-    again = tiny_pclr(leads=["I", "II", "V1"]).fit(X, groups=groups)
-    np.testing.assert_array_equal(again.transform(X), fitted.transform(X))
-    other = tiny_pclr(leads=["I", "II", "V1"], random_state=1).fit(X, groups=groups)
-    assert not np.allclose(other.transform(X), fitted.transform(X))
-
-
-def test_fit_leaves_global_torch_rng_alone(ecgs):
-    X, groups = ecgs
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    tiny_pclr().fit(X, groups=groups)
-    np.testing.assert_array_equal(torch.rand(3), expected)
 
 
 def test_lazy_memmap_input_matches_in_memory(tmp_path, ecgs, fitted):
@@ -159,14 +124,6 @@ def test_bad_parameters_raise_at_fit(ecgs, params, message):
     X, groups = ecgs
     with pytest.raises(ValueError, match=message):
         tiny_pclr(**params).fit(X, groups=groups)
-
-
-def test_pickle_and_joblib_round_trip(tmp_path, ecgs, fitted):
-    X, _ = ecgs
-    Z = fitted.transform(X)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).transform(X), Z)
-    joblib.dump(fitted, tmp_path / "model.joblib")
-    np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").transform(X), Z)
 
 
 def test_save_and_load_weights_safely(tmp_path, ecgs, fitted):

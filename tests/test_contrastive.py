@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import pickle
 
 import numpy as np
 import pytest
@@ -17,8 +16,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import Callback
 
+from sklearn_ecg import BYOLTransformer, SimCLRTransformer
 from sklearn_ecg import augmentations as A
-from sklearn_ecg.contrastive import BYOLTransformer, SimCLRTransformer, TargetEMA, WarmupCosineLR
+from sklearn_ecg.callbacks import TargetEMA, WarmupCosineLR
 from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.nn.xresnet1d import XResBlock, XResNet1d
 
@@ -71,13 +71,13 @@ def test_published_xresnet1d50():
 def test_published_heads_and_defaults():
     simclr, byol = SimCLRTransformer(device="cpu"), BYOLTransformer(device="cpu")
     for est in (simclr, byol):
-        est._describe_input(np.zeros((1, 12, 250), dtype=np.float32))
-        assert est._embedding_dim() == 512 and est.window == 250 and est.window_stride == 125
-    projector = simclr._build_module().projector
+        est.describe_input(np.zeros((1, 12, 250), dtype=np.float32))
+        assert est.build_encoder().out_features == 512 and est.window == 250 and est.window_stride == 125
+    projector = simclr._build_objective(simclr.build_encoder()).projector
     assert [type(m).__name__ for m in projector] == ["Linear", "ReLU", "Linear"]
     assert (projector[0].in_features, projector[0].out_features, projector[2].out_features) == (512, 512, 16)
     assert simclr.temperature == 0.5
-    module = byol._build_module()
+    module = byol._build_objective(byol.build_encoder())
     for mlp, width_in in ((module.projector, 512), (module.predictor, 16)):
         assert [type(m).__name__ for m in mlp] == ["Linear", "BatchNorm1d", "ReLU", "Linear"]
         assert (mlp[0].in_features, mlp[0].out_features, mlp[3].out_features) == (width_in, 512, 16)
@@ -87,8 +87,8 @@ def test_published_heads_and_defaults():
 
 def test_byol_target_is_a_moving_average():
     est = tiny(BYOLTransformer)
-    est._describe_input(np.zeros((1, 12, 250), dtype=np.float32))
-    module = est._build_module()
+    est.describe_input(np.zeros((1, 12, 250), dtype=np.float32))
+    module = est._build_objective(est.build_encoder())
     online = next(module.encoder.parameters())
     target = next(module.target_encoder.parameters())
     assert torch.equal(online, target)
@@ -148,7 +148,7 @@ def test_custom_augmentations_make_two_views_per_window(cls, data):
     assert used is not augmentation and augmentation.shapes == [], "the object passed in is not touched"
     assert used.shapes == [(8, 12, 250)] * 6  # 3 batches x 2 views
     assert isinstance(tiny(cls, max_epochs=1).fit(data.X[:8]).net_.module_.augment, A.Compose)
-    with pytest.raises(ValueError, match="augmentations must be a callable"):
+    with pytest.raises(ValueError, match="augmentations.* must be a callable"):
         tiny(cls, augmentations="RRC", max_epochs=1).fit(data.X[:8])
 
 
@@ -166,14 +166,6 @@ def test_transform_averages_window_embeddings(data, fitted):
     with torch.no_grad():
         windows = [encoder(torch.from_numpy(X[:, :, s:s + 250])) for s in range(0, 751, 125)]
     np.testing.assert_allclose(Z, torch.stack(windows).mean(0).numpy(), atol=1e-5)
-
-
-def test_reproducible_under_random_state(data, fitted):
-    cls = type(fitted)
-    again = tiny(cls, max_epochs=2).fit(data.X)
-    np.testing.assert_array_equal(again.transform(data.X), fitted.transform(data.X))
-    other = tiny(cls, max_epochs=2, random_state=1).fit(data.X)
-    assert not np.allclose(other.transform(data.X), fitted.transform(data.X))
 
 
 @pytest.mark.parametrize("cls", METHODS)
@@ -206,15 +198,6 @@ def test_method_specific_bad_parameters(data):
         tiny(BYOLTransformer, predictor_dims=(32, 8), max_epochs=1).fit(data.X[:4])
 
 
-def test_pickle_clone_and_save_load(tmp_path, data, fitted):
-    Z = fitted.transform(data.X)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).transform(data.X), Z)
-    assert clone(fitted).get_params() == fitted.get_params()
-    fitted.save(tmp_path / "model")
-    loaded = type(fitted).load(tmp_path / "model", device="cpu")
-    np.testing.assert_allclose(loaded.transform(data.X), Z, atol=1e-6)
-
-
 def test_clone_copies_custom_augmentations():
     est = tiny(SimCLRTransformer, augmentations=A.Compose([A.TimeOut(), A.GaussianNoise(0.1)]))
     copy = clone(est)
@@ -228,8 +211,6 @@ def test_grid_search_in_a_pipeline(data):
     search = GridSearchCV(pipe, {"emb__temperature": [0.1, 0.5]}, cv=2)
     search.fit(data.X, data.y)
     assert len(search.cv_results_["params"]) == 2
-
-
 
 
 def _held_out_loss(est, X):

@@ -14,8 +14,8 @@ from sklearn.pipeline import Pipeline
 
 from sklearn_ecg import PCLRTransformer
 from sklearn_ecg.datasets import make_synthetic_ecg
+from sklearn_ecg.nn.pclr import PatientPairDataset
 from sklearn_ecg.nn.resnet1d import RibeiroResNet1d
-from sklearn_ecg.pclr import PatientPairDataset
 
 SMALL = dict(n_samples=256, filters=(16, 32, 64), kernel_size=7, projection_dims=(64, 64),
              batch_size=16, lr=1e-3, random_state=0, device="cpu")
@@ -30,16 +30,17 @@ def patients():
 
 def test_published_encoder_shape_and_parameter_count():
     est = PCLRTransformer(device="cpu")
-    est._describe_input(np.zeros((1, 12, 1000), dtype=np.float32))
-    module = est._build_module()
-    n_params = sum(p.numel() for p in module.encoder.parameters())
+    est.describe_input(np.zeros((1, 12, 1000), dtype=np.float32))
+    encoder = est.build_encoder()
+    n_params = sum(p.numel() for p in encoder.parameters())
     assert 6.35e6 < n_params < 6.43e6  # the paper: about 6.39 M
     x = torch.zeros(2, 12, 1000)
     with torch.no_grad():
-        module.eval()
-        assert module.encoder.feature_map(torch.zeros(2, 12, 4096)).shape == (2, 320, 16)
-        assert module.embed(x).shape == (2, 320)
-    assert [type(m).__name__ for m in module.projection] == ["Linear", "ReLU", "Linear"]
+        encoder.eval()
+        assert encoder.backbone.feature_map(torch.zeros(2, 12, 4096)).shape == (2, 320, 16)
+        assert encoder(x).shape == (2, 320) and encoder.out_features == 320
+    projection = est._build_objective(encoder).projection
+    assert [type(m).__name__ for m in projection] == ["Linear", "ReLU", "Linear"]
 
 
 def test_residual_units_downsample_by_four_as_published():

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import copy
-import pickle
-
 import numpy as np
 import pytest
 import torch
 from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS
-from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ecg.augmentations import RandomLeadMasking
 from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.nn.losses import symmetric_info_nce
-from sklearn_ecg.w2v_cmsc import W2VCMSCTransformer, resample_length
+from sklearn_ecg.nn.w2v_cmsc import resample_length
+from sklearn_ecg.w2v_cmsc import W2VCMSCTransformer
 
 LIMB = ["I", "II", "III", "aVR", "aVL", "aVF"]
 # 100 Hz kept at 100 Hz with two stride-2 conv layers: 125 frames per 5 s segment, a few thousand
@@ -62,13 +59,12 @@ def fitted(ecgs):
 
 def test_base_preset_is_the_published_architecture():
     est = W2VCMSCTransformer(device="cpu")
-    est._describe_input(np.zeros((1, 12, 5000), dtype=np.float32))
-    est.gumbel_decay_ = 0.999995
-    module = est._build_module()
-    n_params = sum(p.numel() for p in module.parameters())
+    est.describe_input(np.zeros((1, 12, 5000), dtype=np.float32))
+    encoder = est.build_encoder()
+    n_params = sum(p.numel() for p in encoder.parameters())
     assert 85e6 < n_params < 95e6
-    assert module.wav2vec2.n_frames(module.segment) == 156  # 2500 samples at 500 Hz
-    assert est._embedding_dim() == 768 and est.get_params()["lr"] == 5e-5
+    assert encoder.wav2vec2.n_frames(encoder.segment) == 156  # 2500 samples at 500 Hz
+    assert encoder.out_features == 768 and est.get_params()["lr"] == 5e-5
 
 
 def test_loss_parts_are_recorded_and_plausible(fitted):
@@ -189,25 +185,18 @@ def test_record_length_rules_of_fit(ecgs):
 
 
 def test_invalid_parameters_are_reported(ecgs):
-    for params, message in [({"preset": "huge"}, "preset must be one of"),
+    for params, message in [({"preset": "huge"}, "'preset' parameter .* must be a str among"),
                             ({"embed_dim": 20, "attention_heads": 3}, "divisible by attention_heads"),
-                            ({"rlm_prob": 1.5}, "rlm_prob must be in"),
+                            ({"rlm_prob": 1.5}, "'rlm_prob' parameter .* in the range \\[0.0, 1.0\\]"),
                             ({"gumbel_temperature": (2.0,)}, "gumbel_temperature"),
                             ({"segment_seconds": 0.3}, "span masking needs")]:
         with pytest.raises(ValueError, match=message):
             tiny(**params).fit(ecgs[:8])
 
 
-def test_deterministic_reproducible_and_persistent(fitted, ecgs, tmp_path):
-    X = ecgs[24:30]
-    Z = fitted.transform(X)
-    np.testing.assert_array_equal(fitted.transform(X), Z)
-    np.testing.assert_allclose(copy.deepcopy(fitted).set_params(batch_size=4).transform(X), Z, atol=1e-5)
-    again = tiny(max_epochs=2).fit(ecgs[:24])
-    np.testing.assert_array_equal(again.transform(X), Z)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(fitted)).transform(X), Z)
+def test_gumbel_schedule_survives_save_and_load(fitted, ecgs, tmp_path):
     loaded = W2VCMSCTransformer.load(fitted.save(tmp_path / "w2v"), device="cpu")
-    np.testing.assert_allclose(loaded.transform(X), Z, atol=1e-6)
+    np.testing.assert_allclose(loaded.transform(ecgs[24:30]), fitted.transform(ecgs[24:30]), atol=1e-6)
     assert loaded.segments_per_record_ == 2 and loaded.gumbel_decay_ == fitted.gumbel_decay_
-    assert int(loaded.net_.module_.wav2vec2.quantizer.step) == 6
-    assert clone(fitted).get_params() == fitted.get_params()
+    assert int(loaded.encoder_.wav2vec2.quantizer.step) == 6
+    assert loaded.encoder_.wav2vec2.quantizer.decay == fitted.gumbel_decay_

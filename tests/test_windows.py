@@ -4,13 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_ecg._windows import (
-    RandomCropDataset,
-    average_windows,
-    embed_in_windows,
-    n_sliding_windows,
-    sliding_windows,
-)
+from sklearn_ecg._windows import n_sliding_windows
+from sklearn_ecg.nn.data import RandomCropDataset
+from sklearn_ecg.nn.windows import average_windows, embed_in_windows, sliding_windows
 
 
 def test_papers_grid_on_ten_seconds():

@@ -46,57 +46,61 @@ class CPCEncoder(nn.Sequential):
         return n_samples
 
 
-class CPCModel(nn.Module):
-    """Encoder + LSTM + prediction; ``forward`` returns the InfoNCE loss, ``embed`` pools contexts.
+class CPCContextNetwork(nn.Module):
+    """The CPC encoder used for embeddings: convolutional steps, LSTM contexts, pooled contexts.
 
     Parameters
     ----------
     in_channels : int
         Number of leads.
     features, kernel_sizes, strides : sequences of int
-        Encoder layers. "4FC" of the paper: four layers of 512 features, kernel 1,
-        stride 1 (one step per sample); the strided option: kernels (10, 4, 4, 4),
-        strides (2, 2, 2, 2) (one step per 16 samples).
+        Convolutional layers. "4FC" of the paper: four layers of 512 features,
+        kernel 1, stride 1 (one step per sample); the strided option: kernels
+        (10, 4, 4, 4), strides (2, 2, 2, 2) (one step per 16 samples).
     n_hidden, n_layers : int
         LSTM width and depth (paper: 512, 2).
-    n_steps : int
-        How far ahead the context predicts (paper: 12 steps).
-    n_negatives : int
-        Negatives per prediction, drawn with replacement from the other steps of
-        the same record (paper: 128).
     pooling : {"concat", "mean"}
-        ``embed`` returns the concatenation of the mean, max and last context
+        ``forward`` returns the concatenation of the mean, max and last context
         vector (3 x n_hidden, the paper's head) or their mean only.
     """
 
     def __init__(self, in_channels: int, features: Sequence[int] = (512,) * 4,
                  kernel_sizes: Sequence[int] = (1,) * 4, strides: Sequence[int] = (1,) * 4,
-                 n_hidden: int = 512, n_layers: int = 2, n_steps: int = 12, n_negatives: int = 128,
-                 pooling: str = "concat"):
+                 n_hidden: int = 512, n_layers: int = 2, pooling: str = "concat"):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
-        self.encoder = CPCEncoder(in_channels, features, kernel_sizes, strides)
-        self.lstm = nn.LSTM(self.encoder.out_features, n_hidden, num_layers=n_layers, batch_first=True)
-        self.predictor = nn.Linear(n_hidden, self.encoder.out_features, bias=False)
-        self.n_steps, self.n_negatives, self.pooling = n_steps, n_negatives, pooling
+        self.steps = CPCEncoder(in_channels, features, kernel_sizes, strides)
+        self.lstm = nn.LSTM(self.steps.out_features, n_hidden, num_layers=n_layers, batch_first=True)
+        self.pooling = pooling
         self.out_features = 3 * n_hidden if pooling == "concat" else n_hidden
-        self.loss_parts: dict[str, float] = {}
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encoded steps ``z`` (n, steps, features) and contexts ``c`` (n, steps, n_hidden)."""
-        z = self.encoder(x).transpose(1, 2)
+        z = self.steps(x).transpose(1, 2)
         c, _ = self.lstm(z)
         return z, c
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, c = self.encode(x)
         if self.pooling == "mean":
             return c.mean(1)
         return torch.cat([c.mean(1), c.amax(1), c[:, -1]], dim=1)
 
+
+class CPCObjective(nn.Module):
+    """InfoNCE of the contexts predicting the steps ``n_steps`` ahead, among ``n_negatives``
+    other steps of the same record (drawn with replacement; paper: 12 steps, 128 negatives)."""
+
+    def __init__(self, encoder: CPCContextNetwork, n_steps: int = 12, n_negatives: int = 128):
+        super().__init__()
+        self.encoder = encoder
+        self.predictor = nn.Linear(encoder.lstm.hidden_size, encoder.steps.out_features, bias=False)
+        self.n_steps, self.n_negatives = n_steps, n_negatives
+        self.loss_parts: dict[str, float] = {}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z, c = self.encode(x)
+        z, c = self.encoder.encode(x)
         n_predicted = z.shape[1] - self.n_steps
         if n_predicted < 1:
             raise ValueError(f"The encoder gives {z.shape[1]} steps per training crop, not more than "

@@ -1,0 +1,65 @@
+"""skorch callbacks the methods train with: learning-rate schedule and BYOL's target update."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from skorch.callbacks import Callback
+
+
+def _steps_per_epoch(net: Any, dataset: Any) -> int:
+    return max(1, len(net.get_iterator(dataset, training=True)))
+
+
+class WarmupCosineLR(Callback):
+    """Per-batch learning rate: linear warm-up over ``warmup_epochs``, then cosine decay to 0.
+
+    The schedule of the published SimCLR and BYOL runs (pl_bolts'
+    LinearWarmupCosineAnnealingLR), stepped every batch.
+    """
+
+    def __init__(self, warmup_epochs: int):
+        self.warmup_epochs = warmup_epochs
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        per_epoch = _steps_per_epoch(net, X)
+        self.total_steps_ = per_epoch * net.max_epochs
+        self.warmup_steps_ = per_epoch * self.warmup_epochs
+        self.step_ = 0
+
+    def factor(self, step: int) -> float:
+        if step < self.warmup_steps_:
+            return (step + 1) / self.warmup_steps_
+        progress = (step - self.warmup_steps_) / max(1, self.total_steps_ - self.warmup_steps_)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        if training:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = net.lr * self.factor(self.step_)
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if training:
+            self.step_ += 1
+
+
+class TargetEMA(Callback):
+    """BYOL's target update after every step: ``target = tau * target + (1 - tau) * online``,
+    with tau cosine-annealed from ``base_tau`` to 1 over the whole training. The module must
+    have ``update_target(tau)``."""
+
+    def __init__(self, base_tau: float):
+        self.base_tau = base_tau
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.total_steps_ = _steps_per_epoch(net, X) * net.max_epochs
+        self.step_ = 0
+
+    def tau(self, step: int) -> float:
+        return 1 - (1 - self.base_tau) * (math.cos(math.pi * step / self.total_steps_) + 1) / 2
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if training:
+            net.module_.update_target(self.tau(self.step_))
+            self.step_ += 1

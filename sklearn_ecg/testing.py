@@ -1,0 +1,92 @@
+"""Tiny instances of every estimator: fits of a second or two on a CPU.
+
+The one source of small models for the test suite, the examples' fast mode and the
+benchmarks' ``fast`` presets, so that a new method is added to all of them by one
+entry in :data:`TINY_PARAMS`. The sizes are far below the papers' and only meant to
+exercise the code, never to measure quality.
+
+Examples
+--------
+>>> from sklearn_ecg.datasets import make_synthetic_ecg
+>>> from sklearn_ecg.testing import fit_arguments, tiny_estimator
+>>> data = make_synthetic_ecg(n_patients=8, ecgs_per_patient=2, fs=100, random_state=0)
+>>> args, kwargs = fit_arguments("pclr", data)
+>>> tiny_estimator("pclr").fit(*args, **kwargs).transform(data.X).shape
+(16, 8)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.base import BaseEstimator
+
+from .byol import BYOLTransformer
+from .cpc import CPCTransformer
+from .mets import METSZeroShotClassifier
+from .pclr import PCLRTransformer
+from .simclr import SimCLRTransformer
+from .supervised import SupervisedECGClassifier
+from .w2v_cmsc import W2VCMSCTransformer
+
+#: Every estimator of the library by short name.
+ESTIMATORS: dict[str, type[BaseEstimator]] = {
+    "pclr": PCLRTransformer,
+    "cpc": CPCTransformer,
+    "simclr": SimCLRTransformer,
+    "byol": BYOLTransformer,
+    "w2v_cmsc": W2VCMSCTransformer,
+    "mets": METSZeroShotClassifier,
+    "supervised": SupervisedECGClassifier,
+}
+
+_XRESNET = dict(layers=(1, 1), widths=(8, 8), stem_widths=(8, 8, 16), projection_dims=(32, 16),
+                warmup_epochs=0)
+
+#: Small-model parameters of each estimator, for 10 s ECGs at 100 Hz (1,000 samples).
+TINY_PARAMS: dict[str, dict[str, Any]] = {
+    "pclr": dict(n_samples=64, filters=(4, 8), kernel_size=3, projection_dims=(8, 8)),
+    "cpc": dict(encoder="strided", n_features=8, n_hidden=8, n_negatives=4),
+    "simclr": dict(_XRESNET),
+    "byol": dict(_XRESNET, predictor_dims=(32, 16)),
+    "w2v_cmsc": dict(preset="small", model_fs=100, conv_layers=((16, 2, 2),) * 2, embed_dim=16,
+                     encoder_layers=1, ffn_dim=32, attention_heads=2, pos_conv_kernel=16,
+                     pos_conv_groups=4, final_dim=16, codebook_size=16, n_negatives=20, lr=2e-3),
+    "mets": dict(widths=(8, 16, 16, 32), projection_dim=16),
+    "supervised": dict(),
+}
+
+#: What every tiny instance shares: one epoch, small batches, CPU, seeded.
+TINY_TRAINING = dict(max_epochs=1, batch_size=8, device="cpu", random_state=0)
+
+
+def tiny_estimator(name: str, **params: Any) -> BaseEstimator:
+    """A small, seeded, unfitted instance of the estimator called ``name`` (see :data:`ESTIMATORS`);
+    ``params`` override the tiny ones. The supervised baseline gets a tiny PCLR encoder."""
+    if name not in ESTIMATORS:
+        raise ValueError(f"Unknown estimator {name!r}; expected one of {sorted(ESTIMATORS)}.")
+    defaults = {**TINY_TRAINING, **TINY_PARAMS[name]}
+    if "fs" in ESTIMATORS[name]._get_param_names():
+        defaults["fs"] = 100
+    if name == "supervised":
+        defaults["embedder"] = tiny_estimator("pclr")
+    return ESTIMATORS[name](**{**defaults, **params})
+
+
+def tiny_estimators(**params: Any) -> list[BaseEstimator]:
+    """One tiny instance of every estimator, in the order of :data:`ESTIMATORS`."""
+    return [tiny_estimator(name, **params) for name in ESTIMATORS]
+
+
+def fit_arguments(name: str, data: Any) -> tuple[tuple, dict[str, Any]]:
+    """``(args, kwargs)`` that fit the estimator ``name`` on a dataset of
+    :func:`~sklearn_ecg.datasets.make_synthetic_ecg` (or any object with ``X``, ``y``,
+    ``patient_id`` and ``reports``): patient ids for PCLR, reports for METS, labels for
+    the supervised baseline, ECGs alone otherwise."""
+    if name == "pclr":
+        return (data.X,), {"groups": data.patient_id}
+    if name == "mets":
+        return (data.X, data.reports), {}
+    if name == "supervised":
+        return (data.X, data.y), {}
+    return (data.X,), {}

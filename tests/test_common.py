@@ -1,0 +1,212 @@
+"""The estimator contract of DESIGN.md, run over every estimator of the library.
+
+Each estimator comes from :mod:`sklearn_ecg.testing` (one tiny instance per method), so a new
+method is covered here by its one entry there. Per-method test files keep what is specific.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import threading
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from skorch.callbacks import Callback
+
+from sklearn_ecg._engine import NonFiniteLossError
+from sklearn_ecg.datasets import make_synthetic_ecg
+from sklearn_ecg.testing import ESTIMATORS, fit_arguments, tiny_estimator
+
+NAMES = list(ESTIMATORS)
+EMBEDDERS = [name for name in NAMES if hasattr(ESTIMATORS[name], "transform")]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic_ecg(n_patients=8, ecgs_per_patient=2, fs=100, random_state=0)
+
+
+def fit(name, data, **params):
+    args, kwargs = fit_arguments(name, data)
+    return tiny_estimator(name, **params).fit(*args, **kwargs)
+
+
+def output(estimator, X, **kwargs) -> np.ndarray:
+    """What the estimator gives for X: embeddings, or class probabilities for a classifier."""
+    if hasattr(estimator, "transform"):
+        return estimator.transform(X, **kwargs)
+    return estimator.predict_proba(X)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return {name: fit(name, data) for name in NAMES}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_init_only_stores_parameters(name):
+    estimator = tiny_estimator(name, lr=0.5)
+    assert estimator.get_params()["lr"] == 0.5
+    assert not [attr for attr in vars(estimator) if attr.endswith("_") and not attr.startswith("_")]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reproducible_under_random_state_and_batch_size_free(name, data, fitted):
+    Z = output(fitted[name], data.X)
+    assert Z.dtype == np.float32 and len(Z) == len(data.X) and np.isfinite(Z).all()
+    np.testing.assert_array_equal(output(fit(name, data), data.X), Z)
+    assert not np.allclose(output(fit(name, data, random_state=1), data.X), Z)
+    small_batches = copy.deepcopy(fitted[name]).set_params(batch_size=3)
+    np.testing.assert_allclose(output(small_batches, data.X), Z, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fit_leaves_the_global_torch_rng_alone(name, data):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    fit(name, data)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fits_in_threads_match_a_fit_alone(name, data, fitted):
+    results = {}
+
+    def work(key, random_state):
+        results[key] = output(fit(name, data, random_state=random_state), data.X)
+
+    runs = (("a", 0), ("b", 0), ("c", 1))
+    threads = [threading.Thread(target=work, args=run) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    expected = output(fitted[name], data.X)
+    np.testing.assert_array_equal(results["a"], expected)
+    np.testing.assert_array_equal(results["b"], expected)
+    np.testing.assert_array_equal(results["c"], output(fit(name, data, random_state=1), data.X))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_clone_pickle_joblib_save_and_load(name, data, fitted, tmp_path):
+    estimator = fitted[name]
+    Z = output(estimator, data.X)
+    assert clone(estimator).get_params().keys() == estimator.get_params().keys()
+    assert not hasattr(clone(estimator), "net_")
+    np.testing.assert_array_equal(output(pickle.loads(pickle.dumps(estimator)), data.X), Z)
+    joblib.dump(estimator, tmp_path / "model.joblib")
+    np.testing.assert_array_equal(output(joblib.load(tmp_path / "model.joblib"), data.X), Z)
+    if hasattr(estimator, "save"):
+        loaded = type(estimator).load(estimator.save(tmp_path / "saved"), device="cpu")
+        np.testing.assert_allclose(output(loaded, data.X), Z, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", EMBEDDERS)
+def test_leads_are_mapped_by_name(name, data, fitted):
+    estimator = fitted[name]
+    Z = estimator.transform(data.X)
+    order = np.arange(12)[::-1]
+    reordered = np.ascontiguousarray(data.X[:, order])
+    named = [estimator.leads_in_[i] for i in order]
+    np.testing.assert_allclose(estimator.transform(reordered, leads=named), Z, atol=1e-5)
+    with pytest.raises(ValueError, match="leads"):
+        estimator.transform(data.X[:, :3])
+    with pytest.raises(ValueError, match="not seen during fit"):
+        estimator.transform(data.X[:, :2], leads=["I", "X7"])
+    if not estimator._allows_missing_leads:
+        with pytest.raises(ValueError, match="needs every lead"):
+            estimator.transform(data.X[:, :2], leads=["I", "II"])
+
+
+@pytest.mark.parametrize("name", EMBEDDERS)
+def test_encoder_is_public_and_is_what_transform_uses(name, data, fitted):
+    estimator = fitted[name]
+    encoder = estimator.encoder_
+    assert isinstance(encoder, torch.nn.Module) and encoder.out_features == estimator.transform(
+        data.X[:2]).shape[1]
+    fresh = clone(estimator)
+    fresh.describe_input(data.X)
+    assert type(fresh.build_encoder()) is type(encoder)
+
+
+def test_grid_search_over_every_embedder_in_a_pipeline(data):
+    for name in EMBEDDERS:
+        if name == "mets":  # a classifier itself; its own grid search is in test_mets.py
+            continue
+        _, fit_kwargs = fit_arguments(name, data)
+        routed = {f"emb__{key}": value for key, value in fit_kwargs.items()}
+        pipe = Pipeline([("emb", tiny_estimator(name)), ("clf", LogisticRegression(max_iter=200))])
+        search = GridSearchCV(pipe, {"emb__lr": [1e-3, 1e-2]}, cv=2)
+        labels = np.arange(len(data.X)) % 2
+        search.fit(data.X, labels, **routed)
+        assert search.best_params_["emb__lr"] in (1e-3, 1e-2), name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_input_and_parameters_raise_clear_errors(name, data, fitted):
+    with pytest.raises(NotFittedError):
+        output(tiny_estimator(name), data.X)
+    for params, message in (({"max_epochs": 0}, "max_epochs"), ({"lr": float("inf")}, "lr"),
+                            ({"lr": -1.0}, "lr"), ({"batch_size": 2.5}, "batch_size")):
+        with pytest.raises(ValueError, match=message):
+            fit(name, data, **params)
+    args, kwargs = fit_arguments(name, data)
+    bad = data.X.copy()
+    bad[3, 1, 10] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        tiny_estimator(name).fit(bad, *args[1:], **kwargs)
+    with pytest.raises(ValueError, match="NaN"):
+        output(fitted[name], bad)
+    with pytest.raises(ValueError, match="3-D"):
+        output(fitted[name], data.X[None])
+    with pytest.raises(ValueError, match="empty"):
+        output(fitted[name], data.X[:0])
+
+
+class Interrupt(Callback):
+    """Ctrl-C at the end of the first batch."""
+
+    def on_batch_end(self, net, **kwargs):
+        raise KeyboardInterrupt
+
+
+class PoisonWeights(Callback):
+    """Every weight becomes NaN after the first batch, so the next loss is NaN."""
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            with torch.no_grad():
+                for parameter in net.module_.parameters():
+                    parameter.fill_(float("nan"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_interrupt_and_non_finite_loss_keep_the_previous_model(name, data, fitted):
+    args, kwargs = fit_arguments(name, data)
+    with pytest.raises(KeyboardInterrupt):
+        tiny_estimator(name, callbacks=[Interrupt()]).fit(*args, **kwargs)
+    estimator = copy.deepcopy(fitted[name])
+    Z = output(estimator, data.X)
+    estimator.set_params(callbacks=[Interrupt()])
+    with pytest.raises(KeyboardInterrupt):
+        estimator.fit(*args, **kwargs)
+    np.testing.assert_array_equal(output(estimator, data.X), Z)
+
+    unfitted = tiny_estimator(name, callbacks=[PoisonWeights()], max_epochs=3)
+    with pytest.raises(NonFiniteLossError, match=r"epoch \d+, batch \d+"):
+        unfitted.fit(*args, **kwargs)
+    with pytest.raises(NotFittedError):
+        output(unfitted, data.X)
+    estimator.set_params(callbacks=[PoisonWeights()], max_epochs=3)
+    with pytest.raises(NonFiniteLossError):
+        estimator.fit(*args, **kwargs)
+    np.testing.assert_array_equal(output(estimator, data.X), Z)
