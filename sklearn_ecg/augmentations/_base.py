@@ -9,6 +9,7 @@ from torch import nn
 
 
 def _check_range(name: str, value: Sequence[float], low: float, high: float) -> tuple[float, float]:
+    """A (min, max) pair within [low, high], as floats."""
     try:
         first, second = (float(v) for v in value)
     except (TypeError, ValueError) as exc:
@@ -19,6 +20,7 @@ def _check_range(name: str, value: Sequence[float], low: float, high: float) -> 
 
 
 def _check_positive(name: str, value: float, allow_zero: bool = True) -> float:
+    """A non-negative (or, without ``allow_zero``, positive) number, as a float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
             value == 0 and not allow_zero):
         raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, "

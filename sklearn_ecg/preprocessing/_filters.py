@@ -16,12 +16,15 @@ from ._resample import _interp_last_axis
 
 
 def _check_rate(fs: Any, owner: str) -> float:
+    """The sampling rate that ``owner`` requires, as a float."""
     if fs is None:
         raise ValueError(f"{owner} needs the sampling rate of the input: pass fs=... (Hz).")
     return check_fs(fs)
 
 
 def _butter_sos(fs: float, low: float | None, high: float | None, order: int) -> np.ndarray:
+    """Butterworth band-pass (both cutoffs), high-pass (``high=None``) or low-pass (``low=None``)
+    filter as second-order sections, after checking the cutoffs against the Nyquist frequency."""
     nyquist = fs / 2.0
     for value, name in ((low, "low"), (high, "high")):
         if value is None:
@@ -52,6 +55,7 @@ def _filter_min_samples(sos: np.ndarray) -> int:
 
 
 def _zero_phase(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Filter along the last axis forwards and backwards (no phase shift), in float64."""
     padlen = _filter_min_samples(sos) - 1
     return sosfiltfilt(sos, x.astype(np.float64), axis=-1, padlen=padlen).astype(np.float32)
 
