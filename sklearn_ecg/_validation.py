@@ -186,6 +186,15 @@ def is_positive_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
+def check_positive_int(value: Any, name: str, allow_none: bool = False) -> int | None:
+    """Check one positive int (numpy ints too, bools not); returns it as int (None if allowed)."""
+    if value is None and allow_none:
+        return None
+    if not is_positive_int(value):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
 def check_positive_ints(value: Any, name: str, length: int | None = None) -> tuple[int, ...]:
     """Check a non-empty sequence of positive ints (layer widths, block counts...); returns a tuple."""
     if (isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or not len(value)

@@ -10,10 +10,16 @@ import numpy as np
 
 
 def window_starts(n_samples: int, window: int, stride: int, cover_end: bool = True) -> np.ndarray:
-    """First sample of each sliding window of ``window`` samples, ``stride`` apart.
+    """First sample of each sliding window of ``window`` samples, ``stride`` apart: the one grid
+    of windows of :func:`sliding_windows` and of every method's own windowing.
 
-    With ``cover_end``, a last window ending at the last sample is added when the
-    grid leaves samples out, so every sample is seen.
+    With ``cover_end``, a last window ending at the last sample is added when the grid leaves
+    samples out, so every sample is seen.
+
+    Examples
+    --------
+    >>> window_starts(1100, 250, 125).tolist()
+    [0, 125, 250, 375, 500, 625, 750, 850]
     """
     if n_samples < window:
         raise ValueError(f"Records of {n_samples} samples are shorter than the window ({window}).")
@@ -24,5 +30,5 @@ def window_starts(n_samples: int, window: int, stride: int, cover_end: bool = Tr
 
 
 def n_sliding_windows(n_samples: int, window: int, stride: int, cover_end: bool = True) -> int:
-    """Number of windows :func:`window_starts` gives for ``n_samples`` samples."""
+    """Number of windows :func:`window_starts` gives from ``n_samples`` samples."""
     return len(window_starts(n_samples, window, stride, cover_end))

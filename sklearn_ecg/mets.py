@@ -3,60 +3,28 @@
 from __future__ import annotations
 
 import numbers
-import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import column_or_1d
 from torch import nn
 from torch.utils.data import Dataset
 
 from ._base import BaseECGEmbedder, fit_transaction
 from ._engine import resolve_device
 from ._validation import check_positive_ints
+from ._zero_shot import ZeroShotPromptsMixin, as_texts, check_template, plain
 from .nn.mets import METSObjective, ProjectedEncoder, ReportPairDataset
 from .nn.resnet18_1d import ResNet18_1d
 from .text import DEFAULT_TEXT_MODEL, get_text_encoder
 
 
-def _check_template(template: Any, name: str) -> str:
-    fields = None
-    if isinstance(template, str):
-        try:
-            fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
-        except ValueError:
-            fields = None
-    if fields != [""]:
-        raise ValueError(f"{name} must be a str with exactly one '{{}}' placeholder, got {template!r}.")
-    return template
-
-
-def _as_texts(values: Any, name: str, n_ecgs: int) -> list[str]:
-    """One text per ECG; integer or float labels (from generic scikit-learn code) become str."""
-    if isinstance(values, str):
-        raise ValueError(f"{name} must hold one text per ECG, got a single string {values[:50]!r}.")
-    array = np.asarray(values, dtype=object)
-    if array.ndim != 1 or len(array) != n_ecgs:
-        raise ValueError(f"{name} must hold one text per ECG: expected shape ({n_ecgs},), "
-                         f"got {array.shape}.")
-    texts = []
-    for i, value in enumerate(array):
-        if isinstance(value, str):
-            texts.append(value)
-        elif isinstance(value, numbers.Real) and np.isfinite(value):
-            texts.append(str(value))
-        else:
-            raise ValueError(f"{name}[{i}] must be a text (str), got {value!r}.")
-    return texts
-
-
-class METSZeroShotClassifier(ClassifierMixin, BaseECGEmbedder):
+class METSZeroShotClassifier(ZeroShotPromptsMixin, ClassifierMixin, BaseECGEmbedder):
     """METS: pretrain an ECG encoder on paired free-text reports, then classify zero-shot.
 
     A trainable 1-D ResNet18 embeds each ECG; a FROZEN sentence-transformers language
@@ -211,8 +179,8 @@ class METSZeroShotClassifier(ClassifierMixin, BaseECGEmbedder):
 
     # -- hooks of the base ---------------------------------------------------------------------
     def _check_method_params(self) -> None:
-        _check_template(self.report_template, "report_template")
-        _check_template(self.class_template, "class_template")
+        check_template(self.report_template, "report_template")
+        check_template(self.class_template, "class_template")
         check_positive_ints(self.widths, "widths (one per ResNet18 stage)", length=4)
         if self.classes is not None:
             self._given_classes()
@@ -229,7 +197,7 @@ class METSZeroShotClassifier(ClassifierMixin, BaseECGEmbedder):
         return get_text_encoder(self.text_model_, str(self.net_.device))
 
     def _make_train_dataset(self, X: Any, y: Any = None) -> Dataset:
-        texts = _as_texts(y, "reports", len(X))
+        texts = as_texts(y, "reports", len(X))
         if len(X) < 2:  # the other pairs of a batch are the negatives
             raise ValueError("METS needs at least 2 ECG-report pairs, got 1 sample.")
         encoder = get_text_encoder(self.text_model, resolve_device(self.device))
@@ -270,81 +238,15 @@ class METSZeroShotClassifier(ClassifierMixin, BaseECGEmbedder):
             if reports is not None and len(labels) != len(reports):
                 raise ValueError(f"y (labels) and reports must have one entry per ECG; got {len(labels)} "
                                  f"labels and {len(reports)} reports.")
-            _as_texts(labels, "y", len(labels))  # None / NaN entries: a clear error first
+            as_texts(labels, "y", len(labels))  # None / NaN entries: a clear error first
             if labels.dtype.kind in "fc":  # text cannot be continuous; numbers can
                 check_classification_targets(labels)
         self._prompt_cache: dict[str, np.ndarray] = {}
         self._fit(X, labels if reports is None else reports)
-        self.fit_labels_ = None if labels is None else [_plain(v) for v in np.unique(labels)]
+        self.fit_labels_ = None if labels is None else [plain(v) for v in np.unique(labels)]
         self.fit_labels_are_reports_ = reports is None
         self.temperature_ = float(self.net_.module_.temperature().detach())
         return self
-
-    # -- classes and prompts -------------------------------------------------------------------
-    def _given_classes(self) -> tuple[list[Any], list[list[str]], str]:
-        """(names, descriptions per name, template) in the order given, validated."""
-        classes = self.classes
-        if classes is None:
-            check_is_fitted(self, "net_")
-            if self.fit_labels_ is None:
-                raise ValueError("No classes: pass classes=[...] (fit got reports but no labels).")
-            template = self.report_template if self.fit_labels_are_reports_ else self.class_template
-            return list(self.fit_labels_), [[str(v)] for v in self.fit_labels_], template
-        if isinstance(classes, str):
-            raise ValueError(f"classes must be a list of names or a dict, got the string {classes!r}.")
-        if isinstance(classes, Mapping):
-            names = list(classes)
-            descriptions = [[d] if isinstance(d, str) else list(d) for d in classes.values()]
-        else:
-            names = [_plain(c) for c in classes]
-            descriptions = [[str(c)] for c in names]
-        if not names:
-            raise ValueError("classes must name at least one class, got none.")
-        if len(set(names)) != len(names):
-            raise ValueError(f"classes must be distinct, got {names!r}.")
-        for name, texts in zip(names, descriptions):
-            if not texts or not all(isinstance(t, str) for t in texts):
-                raise ValueError(f"The description of class {name!r} must be a str or a non-empty list "
-                                 f"of str, got {texts!r}.")
-        return names, descriptions, self.class_template
-
-    @property
-    def classes_(self) -> np.ndarray:
-        if "net_" not in self.__dict__:
-            raise AttributeError("classes_ is known after fit.")
-        try:
-            names, _, _ = self._given_classes()
-        except ValueError as exc:  # hasattr(est, "classes_") must stay False, not raise
-            raise AttributeError(str(exc)) from exc
-        return np.asarray(sorted(names))
-
-    def _prompt_embeddings(self, prompts: list[str]) -> np.ndarray:
-        """Frozen-model embeddings of the prompts, cached on the estimator (so pickled with it)."""
-        cache = self.__dict__.setdefault("_prompt_cache", {})
-        missing = [p for p in dict.fromkeys(prompts) if p not in cache]
-        if missing:
-            for prompt, vector in zip(missing, self._text_encoder().encode(missing)):
-                cache[prompt] = vector
-        return np.stack([cache[p] for p in prompts])
-
-    def class_embeddings(self) -> np.ndarray:
-        """The class prompts in the shared space, (n_classes, projection_dim), rows in ``classes_`` order."""
-        check_is_fitted(self, "net_")
-        names, descriptions, template = self._given_classes()
-        order = sorted(range(len(names)), key=lambda i: names[i])
-        prompts = [[template.format(d) for d in descriptions[i]] for i in order]
-        flat = [p for group in prompts for p in group]
-        module = self.net_.module_
-        module.eval()
-        with torch.inference_mode():
-            raw = torch.from_numpy(self._prompt_embeddings(flat)).to(self.net_.device)
-            projected = module.embed_text(raw).cpu().numpy()
-        rows, start = [], 0
-        for group in prompts:  # average each class's prompts, as CLIP's prompt ensembles do
-            mean = projected[start:start + len(group)].mean(axis=0)
-            rows.append(mean / np.linalg.norm(mean))
-            start += len(group)
-        return np.stack(rows).astype(np.float32)
 
     # -- prediction ----------------------------------------------------------------------------
     def _similarities(self, X: Any, leads: Sequence[str] | None) -> np.ndarray:
@@ -396,8 +298,3 @@ class METSZeroShotClassifier(ClassifierMixin, BaseECGEmbedder):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python scalars (JSON-able for ``save``)."""
-    return value.item() if isinstance(value, np.generic) else value

@@ -60,6 +60,24 @@ TINY_PARAMS: dict[str, dict[str, Any]] = {
 TINY_TRAINING = dict(max_epochs=1, batch_size=8, device="cpu", random_state=0)
 
 
+#: Overrides that make scikit-learn's generic checks valid input: they feed 2-D arrays of a few
+#: "features", i.e. one-lead ECGs of a few samples, so windows, crops and long kernels must go.
+GENERIC_CHECK_PARAMS: dict[str, dict[str, Any]] = {
+    "pclr": dict(),
+    "cpc": dict(encoder="fc", n_features=4, n_hidden=4, n_layers=1, n_steps=1, n_negatives=2,
+                crop_length=None, window=None),
+    "simclr": dict(window=None, layers=(1,), widths=(4,)),
+    "byol": dict(window=None, layers=(1,), widths=(4,)),
+    # A one-sample segment, kernel-1 convolutions and CMSC alone (span masking needs more frames).
+    "w2v_cmsc": dict(fs=1, model_fs=1, segment_seconds=1, conv_layers=((4, 1, 1),), embed_dim=8,
+                     ffn_dim=8, pos_conv_kernel=3, pos_conv_groups=2, final_dim=8, codebook_size=4,
+                     w2v_loss=False),
+    "mets": dict(),
+    # Enough epochs for the accuracy part of check_classifiers_train.
+    "supervised": dict(max_epochs=5, batch_size=16, lr=1e-2),
+}
+
+
 def tiny_estimator(name: str, **params: Any) -> BaseEstimator:
     """A small, seeded, unfitted instance of the estimator called ``name`` (see :data:`ESTIMATORS`);
     ``params`` override the tiny ones. The supervised baseline gets a tiny PCLR encoder."""
@@ -73,9 +91,13 @@ def tiny_estimator(name: str, **params: Any) -> BaseEstimator:
     return ESTIMATORS[name](**{**defaults, **params})
 
 
-def tiny_estimators(**params: Any) -> list[BaseEstimator]:
-    """One tiny instance of every estimator, in the order of :data:`ESTIMATORS`."""
-    return [tiny_estimator(name, **params) for name in ESTIMATORS]
+def generic_check_instance(name: str) -> BaseEstimator:
+    """The tiny instance of ``name`` with :data:`GENERIC_CHECK_PARAMS`, for scikit-learn's
+    ``parametrize_with_checks``."""
+    params = dict(GENERIC_CHECK_PARAMS[name])
+    if name == "supervised":
+        params["embedder"] = tiny_estimator("pclr", n_samples=16, filters=(4, 4), projection_dims=(4,))
+    return tiny_estimator(name, **params)
 
 
 def fit_arguments(name: str, data: Any) -> tuple[tuple, dict[str, Any]]:

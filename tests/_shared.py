@@ -4,22 +4,6 @@ import socket
 
 from sklearn.base import clone
 
-_LENGTH_MAY_CHANGE = (
-    "ECGs of any length are accepted at transform (PCLR interpolates every ECG to n_samples, "
-    "window- and segment-based methods cut the record), so the number of samples is not a fixed "
-    "n_features_in_."
-)
-#: scikit-learn's generic checks that every ECG embedder fails, and why that is right.
-EMBEDDER_EXPECTED_FAILED_CHECKS = {
-    "check_n_features_in_after_fitting": _LENGTH_MAY_CHANGE,
-    "check_n_features_in": _LENGTH_MAY_CHANGE,
-    "check_transformer_general": _LENGTH_MAY_CHANGE,
-    "check_transformer_preserve_dtypes": (
-        "Embeddings are float32 by design (DESIGN.md): the networks compute in float32 "
-        "(bfloat16 on GPU), so float64 output would promise precision that is not there."
-    ),
-}
-
 
 def untrained_twin(estimator, X, **fit_params):
     """``estimator`` as it starts training: a clone (the same ``random_state``, so the same

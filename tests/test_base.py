@@ -7,8 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ecg import PCLRTransformer
 from sklearn_ecg._engine import resolve_device
@@ -17,11 +15,6 @@ from sklearn_ecg.testing import tiny_estimator
 
 def tiny_pclr(**params) -> PCLRTransformer:
     return tiny_estimator("pclr", **params)
-
-
-@parametrize_with_checks([tiny_pclr()], expected_failed_checks=lambda est: EMBEDDER_EXPECTED_FAILED_CHECKS)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,63 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import Callback
 
 from sklearn_ecg._engine import NonFiniteLossError
 from sklearn_ecg.datasets import make_synthetic_ecg
-from sklearn_ecg.testing import ESTIMATORS, fit_arguments, tiny_estimator
+from sklearn_ecg.testing import ESTIMATORS, fit_arguments, generic_check_instance, tiny_estimator
 
 NAMES = list(ESTIMATORS)
 EMBEDDERS = [name for name in NAMES if hasattr(ESTIMATORS[name], "transform")]
+
+# -- scikit-learn's generic checks, each expected failure with its reason ----------------------
+_LENGTH_MAY_CHANGE = (
+    "ECGs of any length are accepted at transform (PCLR interpolates every ECG to n_samples, "
+    "window- and segment-based methods cut the record), so the number of samples is not a fixed "
+    "n_features_in_."
+)
+_FLOAT32_BATCHES = ("float32 convolutions differ by ~1e-7 between batch compositions, above the "
+                    "check's rtol 1e-7.")
+_EMBEDDER_FAILURES = {
+    "check_n_features_in_after_fitting": _LENGTH_MAY_CHANGE,
+    "check_n_features_in": _LENGTH_MAY_CHANGE,
+    "check_transformer_general": _LENGTH_MAY_CHANGE,
+    "check_transformer_preserve_dtypes": (
+        "Embeddings are float32 by design (DESIGN.md): the networks compute in float32 "
+        "(bfloat16 on GPU), so float64 output would promise precision that is not there."
+    ),
+}
+EXPECTED_FAILED_CHECKS = {
+    **{name: _EMBEDDER_FAILURES for name in NAMES},
+    "w2v_cmsc": {
+        **_EMBEDDER_FAILURES,
+        "check_fit2d_1feature": ("A one-sample record cannot give two consecutive segments for CMSC; "
+                                 "the ValueError says so in those terms rather than naming 'n_features'."),
+    },
+    "mets": {
+        **_EMBEDDER_FAILURES,
+        "check_classifiers_train": (
+            "The generic check wants > 83% training accuracy from one epoch of a tiny network on "
+            "labels like '0' and '1' read as text; zero-shot accuracy is tested on ECGs instead."),
+        "check_methods_subset_invariance": (
+            _FLOAT32_BATCHES + " predict_proba divides the similarities by the temperature (0.07), "
+            "which lifts the difference further."),
+    },
+    "supervised": {
+        "check_n_features_in": _LENGTH_MAY_CHANGE,
+        "check_n_features_in_after_fitting": _LENGTH_MAY_CHANGE,
+        "check_classifiers_train": "Its accuracy part passes; it then wants " + _LENGTH_MAY_CHANGE,
+        "check_methods_sample_order_invariance": _FLOAT32_BATCHES,
+    },
+}
+_NAME_OF = {cls: name for name, cls in ESTIMATORS.items()}
+
+
+@parametrize_with_checks([generic_check_instance(name) for name in NAMES],
+                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS[_NAME_OF[type(est)]])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS, untrained_twin
+from _shared import untrained_twin
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import Callback
 
 from sklearn_ecg import BYOLTransformer, SimCLRTransformer
@@ -30,15 +29,6 @@ METHODS = [SimCLRTransformer, BYOLTransformer]
 def tiny(cls, **params):
     extra = {"predictor_dims": (32, 16)} if cls is BYOLTransformer else {}
     return cls(**{**TINY, **extra, **params})
-
-
-@parametrize_with_checks(
-    # Whole records (window=None) so that scikit-learn's few-feature arrays are valid ECGs.
-    [tiny(cls, window=None, layers=(1,), widths=(4,), max_epochs=1) for cls in METHODS],
-    expected_failed_checks=lambda est: EMBEDDER_EXPECTED_FAILED_CHECKS,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS, untrained_twin
+from _shared import untrained_twin
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ecg.cpc import CPCTransformer
 from sklearn_ecg.datasets import make_synthetic_ecg
@@ -19,17 +18,6 @@ from sklearn_ecg.nn.cpc import info_nce_logits, sample_negatives
 
 TINY = dict(encoder="strided", n_features=16, n_hidden=16, n_negatives=16, batch_size=8, lr=1e-3,
             random_state=0, device="cpu")
-
-
-@parametrize_with_checks(
-    # Whole records (no crop, no window) so that scikit-learn's few-feature arrays are valid ECGs.
-    [CPCTransformer(encoder="fc", n_features=4, n_hidden=4, n_layers=1, n_steps=1, n_negatives=2,
-                    crop_length=None, window=None, max_epochs=1, batch_size=8, random_state=0,
-                    device="cpu")],
-    expected_failed_checks=lambda est: EMBEDDER_EXPECTED_FAILED_CHECKS,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture(scope="module")

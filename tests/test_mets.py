@@ -9,10 +9,9 @@ import sys
 import numpy as np
 import pytest
 import torch
-from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS, block_network
+from _shared import block_network
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.mets import METSZeroShotClassifier
@@ -256,23 +255,3 @@ def test_missing_text_extra_is_an_import_error_with_the_fix(monkeypatch, synthet
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
     with pytest.raises(ImportError, match=r"pip install sklearn-ecg\[text\]"):
         tiny_mets().fit(data.X[:8], data.reports[:8])
-
-
-# -- scikit-learn's generic checks (fit(X, y) with labels as texts, classes=None) ---------------
-EXPECTED_FAILED_CHECKS = {
-    **EMBEDDER_EXPECTED_FAILED_CHECKS,
-    "check_classifiers_train": (
-        "The generic check wants > 83% training accuracy from one epoch of a tiny network on "
-        "labels like '0' and '1' read as text; zero-shot accuracy is tested on ECGs instead."
-    ),
-    "check_methods_subset_invariance": (
-        "float32 convolutions differ by ~1e-7 between batch compositions; predict_proba divides "
-        "the similarities by the temperature (0.07), which lifts that above the check's 1e-7."
-    ),
-}
-
-
-@parametrize_with_checks([tiny_mets(max_epochs=1, batch_size=8)],
-                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

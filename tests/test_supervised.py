@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from sklearn_ecg._base import BaseECGEmbedder
@@ -14,31 +13,6 @@ from sklearn_ecg.testing import ESTIMATORS, tiny_estimator
 
 def tiny_pclr(**kwargs):
     return PCLRTransformer(n_samples=64, filters=(4, 8), kernel_size=3, projection_dims=(8,), **kwargs)
-
-
-# Each expected failure of scikit-learn's generic checks, and why.
-_LENGTH_MAY_CHANGE = (
-    "ECGs of any length are accepted at prediction (PCLR interpolates every ECG to n_samples, "
-    "window-based encoders cut windows), so the number of samples is not a fixed n_features_in_."
-)
-EXPECTED_FAILED_CHECKS = {
-    "check_n_features_in": _LENGTH_MAY_CHANGE,
-    "check_n_features_in_after_fitting": _LENGTH_MAY_CHANGE,
-    "check_classifiers_train": "Its accuracy part passes; it then wants " + _LENGTH_MAY_CHANGE,
-    "check_methods_sample_order_invariance": (
-        "float32 convolutions differ by ~1e-7 between batch compositions, above the check's rtol 1e-7."
-    ),
-}
-
-
-@parametrize_with_checks(
-    [SupervisedECGClassifier(
-        PCLRTransformer(n_samples=16, filters=(4, 4), kernel_size=3, projection_dims=(4,)),
-        max_epochs=5, batch_size=16, lr=1e-2, device="cpu", random_state=0)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def bump_data(n=40, n_leads=2, n_samples=64, seed=0):

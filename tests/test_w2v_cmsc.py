@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _shared import EMBEDDER_EXPECTED_FAILED_CHECKS
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ecg.augmentations import RandomLeadMasking
 from sklearn_ecg.datasets import make_synthetic_ecg
@@ -25,25 +23,6 @@ TINY = dict(preset="small", fs=100, model_fs=100, conv_layers=((16, 2, 2),) * 2,
 
 def tiny(**params) -> W2VCMSCTransformer:
     return W2VCMSCTransformer(**{**TINY, **params})
-
-
-# Generic checks feed 2-D arrays of a few "features" (one lead of a few samples): a 1-sample
-# segment, kernel-1 convolutions and CMSC alone (span masking needs more frames) make that trainable.
-GENERIC = dict(preset="small", fs=1, model_fs=1, segment_seconds=1, conv_layers=((4, 1, 1),),
-               embed_dim=8, encoder_layers=1, ffn_dim=8, attention_heads=2, pos_conv_kernel=3,
-               pos_conv_groups=2, final_dim=8, codebook_size=4, w2v_loss=False, max_epochs=1,
-               batch_size=8, random_state=0, device="cpu")
-EXPECTED_FAILED_CHECKS = {
-    **EMBEDDER_EXPECTED_FAILED_CHECKS,
-    "check_fit2d_1feature": ("A one-sample record cannot give two consecutive segments for CMSC; the "
-                             "ValueError says so in those terms rather than naming 'n_features'."),
-}
-
-
-@parametrize_with_checks([W2VCMSCTransformer(**GENERIC)],
-                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture(scope="module")

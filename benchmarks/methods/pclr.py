@@ -6,6 +6,7 @@ each ECG are the positive pair, not two ECGs of one patient as in the paper.
 """
 
 from sklearn_ecg import PCLRTransformer
+from sklearn_ecg.testing import tiny_estimator
 
 NAME = "pclr"
 SAMPLING_RATE = 100
@@ -24,6 +25,5 @@ def make_embedder(preset: str) -> PCLRTransformer:
                                projection_dims=(96, 96), max_epochs=6, batch_size=64, lr=1e-3,
                                random_state=0)
     if preset == "fast":
-        return PCLRTransformer(fs=SAMPLING_RATE, n_samples=128, filters=(8, 16, 16), kernel_size=8,
-                               projection_dims=(16,), max_epochs=1, batch_size=32, random_state=0)
+        return tiny_estimator("pclr", fs=SAMPLING_RATE, batch_size=32, device="auto")
     raise ValueError(f"preset must be 'paper', 'cpu' or 'fast', got {preset!r}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sklearn_ecg import SimCLRTransformer
+from sklearn_ecg.testing import tiny_estimator
 
 NAME = "SimCLR"
 #: PTB-XL records at this rate (the paper works at 100 Hz).
@@ -10,7 +11,6 @@ SAMPLING_RATE = 100
 
 # A small xresnet1d (one bottleneck block per stage, 16 wide: 128-d embeddings).
 CPU_BACKBONE = dict(layers=(1, 1, 1, 1), widths=(16, 16, 16, 16), stem_widths=(16, 16, 32))
-FAST_BACKBONE = dict(layers=(1, 1), widths=(8, 8), stem_widths=(8, 8, 16))
 
 
 def make_embedder(preset: str) -> SimCLRTransformer:
@@ -28,5 +28,5 @@ def make_embedder(preset: str) -> SimCLRTransformer:
     if preset == "cpu":
         return SimCLRTransformer(**CPU_BACKBONE, batch_size=128, max_epochs=100, random_state=0)
     if preset == "fast":
-        return SimCLRTransformer(**FAST_BACKBONE, batch_size=32, max_epochs=1, random_state=0)
+        return tiny_estimator("simclr", fs=SAMPLING_RATE, batch_size=32, device="auto")
     raise ValueError(f"preset must be 'paper', 'cpu' or 'fast', got {preset!r}.")

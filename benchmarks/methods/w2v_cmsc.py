@@ -8,6 +8,7 @@ segments CMSC pairs, 156 frames each.
 """
 
 from sklearn_ecg import W2VCMSCTransformer
+from sklearn_ecg.testing import tiny_estimator
 
 NAME = "w2v_cmsc"
 SAMPLING_RATE = 100
@@ -24,10 +25,8 @@ def make_embedder(preset: str, **params) -> W2VCMSCTransformer:
         # at all; batch 32 records (64 segments); 6 epochs of ~1,500 ECGs (276 updates). Two epochs
         # (92 updates) left the wav2vec 2.0 loss at chance (4.59 vs ln 101 = 4.62).
         settings = dict(preset="small", max_epochs=6, batch_size=32, lr=1e-3)
-    elif preset == "fast":
-        settings = dict(preset="small", conv_layers=((16, 2, 2),) * 4, embed_dim=16, encoder_layers=1,
-                        ffn_dim=32, attention_heads=2, pos_conv_kernel=16, pos_conv_groups=4,
-                        final_dim=16, codebook_size=16, max_epochs=1, batch_size=32, lr=1e-3)
+    elif preset == "fast":  # the library's tiny instance, at the model rate of the records
+        return tiny_estimator("w2v_cmsc", fs=SAMPLING_RATE, batch_size=32, device="auto", **params)
     else:
         raise ValueError(f"preset must be 'paper', 'cpu' or 'fast', got {preset!r}.")
     return W2VCMSCTransformer(fs=SAMPLING_RATE, model_fs=500, random_state=0, **{**settings, **params})

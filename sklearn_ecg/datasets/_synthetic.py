@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch, check_random_state
 
-from .._validation import STANDARD_LEADS, check_fs
+from .._validation import STANDARD_LEADS, check_fs, check_positive_int
 from ._synthetic_beats import _add_white_noise, _make_ecg
 from ._synthetic_heart import _make_patient, _variant
 from ._synthetic_reports import _report
@@ -95,8 +95,7 @@ def _check_classes(
 
 def _check_counts(n_patients: int, ecgs_per_patient: int | tuple[int, int]) -> tuple[int, int]:
     """The (min, max) ECGs per patient, after checking both counts."""
-    if isinstance(n_patients, bool) or not isinstance(n_patients, Integral) or n_patients < 1:
-        raise ValueError(f"n_patients must be a positive integer, got {n_patients!r}.")
+    check_positive_int(n_patients, "n_patients")
     if isinstance(ecgs_per_patient, Integral) and not isinstance(ecgs_per_patient, bool):
         low = high = int(ecgs_per_patient)
     elif isinstance(ecgs_per_patient, Sequence) and len(ecgs_per_patient) == 2 and all(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -26,14 +25,6 @@ def _batches(X: Any, name: str = "X") -> Iterator[tuple[int, np.ndarray]]:
             yield start, check_batch(np.asarray(X[start:start + _BATCH]), name=name, offset=start)
         else:
             yield start, X[start:start + _BATCH]
-
-
-def _positive_int(value: Any, name: str, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 class _ECGTransformer(TransformerMixin, BaseEstimator):

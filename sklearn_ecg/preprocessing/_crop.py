@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._base import _batches, _ECGTransformer, _positive_int
+from .._validation import check_positive_int
+from ._base import _batches, _ECGTransformer
 
 
 class FixedLengthCrop(_ECGTransformer):
@@ -55,7 +56,7 @@ class FixedLengthCrop(_ECGTransformer):
         self.random_state = random_state
 
     def _check_params(self) -> None:
-        _positive_int(self.n_samples, "n_samples")
+        check_positive_int(self.n_samples, "n_samples")
         if self.position not in ("start", "center", "end", "random"):
             raise ValueError(
                 f"position must be 'start', 'center', 'end' or 'random', got {self.position!r}."

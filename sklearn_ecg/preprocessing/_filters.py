@@ -10,8 +10,8 @@ import numpy as np
 from scipy.ndimage import median_filter
 from scipy.signal import butter, sosfiltfilt
 
-from .._validation import check_fs
-from ._base import _ECGTransformer, _positive_int
+from .._validation import check_fs, check_positive_int
+from ._base import _ECGTransformer
 from ._resample import _interp_last_axis
 
 
@@ -41,7 +41,7 @@ def _butter_sos(fs: float, low: float | None, high: float | None, order: int) ->
         raise ValueError("At least one of low and high must be a cutoff frequency; both are None.")
     if low is not None and high is not None and not low < high:
         raise ValueError(f"low must be below high, got low={low} and high={high}.")
-    _positive_int(order, "order")
+    check_positive_int(order, "order")
     if low is None:
         return butter(order, high, btype="lowpass", fs=fs, output="sos")
     if high is None:

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
-from .._validation import check_fs
-from ._base import _ECGTransformer, _positive_int
+from .._validation import check_fs, check_positive_int
+from ._base import _ECGTransformer
 
 
 class Resample(_ECGTransformer):
@@ -91,12 +91,12 @@ class Resample(_ECGTransformer):
             check_fs(self.fs, "fs")
             check_fs(self.fs_out, "fs_out")
         else:
-            _positive_int(self.n_samples, "n_samples")
+            check_positive_int(self.n_samples, "n_samples")
             if self.fs is not None:
                 check_fs(self.fs, "fs")
         if self.method not in ("polyphase", "linear"):
             raise ValueError(f"method must be 'polyphase' or 'linear', got {self.method!r}.")
-        _positive_int(self.max_denominator, "max_denominator")
+        check_positive_int(self.max_denominator, "max_denominator")
 
     def fit(self, X: Any, y: Any = None) -> Resample:
         """Check the parameters and record the input shape and resampling ratio.

@@ -1,8 +1,5 @@
-"""Sliding windows: one grid of window starts, shared with the methods' own windowing.
-
-Numpy only, so that the torch side (``sklearn_ecg._windows``) and this package cut records on
-the same grid without this package importing torch.
-"""
+"""Sliding windows of ECG arrays, on the one grid of window starts (``sklearn_ecg._windows``) that
+the methods' own windowing (``sklearn_ecg.nn.windows``) uses too."""
 
 from __future__ import annotations
 
@@ -11,33 +8,9 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_ecg_array
-from ._base import _batches, _ECGTransformer, _positive_int
-
-
-def window_starts(n_samples: int, window: int, stride: int, cover_end: bool = True) -> np.ndarray:
-    """First sample of each sliding window of ``window`` samples, ``stride`` apart: the one grid
-    of windows of :func:`sliding_windows` and of every method's own windowing.
-
-    With ``cover_end``, a last window ending at the last sample is added when the grid leaves
-    samples out, so every sample is seen.
-
-    Examples
-    --------
-    >>> window_starts(1100, 250, 125).tolist()
-    [0, 125, 250, 375, 500, 625, 750, 850]
-    """
-    if n_samples < window:
-        raise ValueError(f"Records of {n_samples} samples are shorter than the window ({window}).")
-    starts = np.arange(0, n_samples - window + 1, stride)
-    if cover_end and starts[-1] != n_samples - window:
-        starts = np.append(starts, n_samples - window)
-    return starts
-
-
-def n_sliding_windows(n_samples: int, window: int, stride: int, cover_end: bool = True) -> int:
-    """Number of windows :func:`sliding_windows` cuts from ``n_samples`` samples."""
-    return len(window_starts(n_samples, window, stride, cover_end))
+from .._validation import check_ecg_array, check_positive_int
+from .._windows import window_starts
+from ._base import _batches, _ECGTransformer
 
 
 def sliding_windows(
@@ -72,8 +45,8 @@ def sliding_windows(
     >>> windows.shape, record.tolist()
     ((14, 12, 250), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
     """
-    window = _positive_int(window, "window")
-    stride = window if stride is None else _positive_int(stride, "stride")
+    window = check_positive_int(window, "window")
+    stride = window if stride is None else check_positive_int(stride, "stride")
     X = check_ecg_array(X, min_samples=window)
     starts = window_starts(X.shape[2], window, stride, cover_end)
     windows = np.empty((X.shape[0], len(starts), X.shape[1], window), dtype=np.float32)
@@ -132,11 +105,11 @@ class Windowing(_ECGTransformer):
         self.cover_end = cover_end
 
     def _check_params(self) -> None:
-        _positive_int(self.window, "window")
-        _positive_int(self.stride, "stride", allow_none=True)
+        check_positive_int(self.window, "window")
+        check_positive_int(self.stride, "stride", allow_none=True)
 
     def _min_samples(self) -> int:
-        return _positive_int(self.window, "window")
+        return check_positive_int(self.window, "window")
 
     def _starts(self, n_samples: int) -> np.ndarray:
         stride = self.window if self.stride is None else self.stride
