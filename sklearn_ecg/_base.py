@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -319,13 +319,48 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         for name, value in config["fitted"].items():
             setattr(estimator, name, value)
         module = estimator._build_objective(estimator.build_encoder())
-        net = _engine.make_net(estimator, module, **estimator._net_options())
+        module.load_state_dict(load_file(str(weights_file), device="cpu"))
+        return estimator._attach(module)
+
+    @classmethod
+    def from_encoder(cls, encoder_state: Mapping[str, torch.Tensor], *, record_length: int,
+                     fitted: Mapping[str, Any] | None = None, device: str = "auto",
+                     **params: Any) -> BaseECGEmbedder:
+        """A fitted embedder whose encoder holds ``encoder_state``, e.g. published weights
+        converted to this library's layout (``encoder_.state_dict()`` keys).
+
+        ``transform`` works at once, fine-tuning starts from these weights and ``save``
+        writes them. ``params`` are the estimator's parameters (architecture, ``fs``,
+        ``leads``); the input is described as ECGs of ``len(leads)`` leads and
+        ``record_length`` samples at ``fs``. The pretraining heads, which published
+        encoders lack, are freshly initialised (seeded by ``random_state``);
+        ``loss_curve_`` is empty. ``fitted`` sets the method's other fitted attributes
+        (those its objective needs, e.g. W2V's ``gumbel_decay_``). A key or shape that
+        does not match raises torch's error naming them.
+        """
+        estimator = cls(**params).set_params(device=device)
+        estimator._validate_all_params()
+        n_leads = len(normalize_leads(estimator.leads, None)) if estimator.leads is not None else 12
+        estimator.describe_input(np.zeros((1, n_leads, record_length), dtype=np.float32))
+        estimator.loss_curve_ = []
+        for name, value in (fitted or {}).items():
+            if name not in estimator._fitted_names():
+                raise ValueError(f"{name!r} is not a fitted attribute of {cls.__name__}; expected one of "
+                                 f"{list(estimator._fitted_names())}.")
+            setattr(estimator, name, value)
+        with _engine.seeded(_engine.draw_seed(estimator.random_state), "cpu"):
+            module = estimator._build_objective(estimator.build_encoder())
+        module.encoder.load_state_dict(dict(encoder_state))
+        return estimator._attach(module)
+
+    def _attach(self, module: torch.nn.Module) -> BaseECGEmbedder:
+        """Make ``module`` (weights loaded) this estimator's trained net, on its device."""
+        net = _engine.make_net(self, module, **self._net_options())
         net.initialize()
-        net.module_.load_state_dict(load_file(str(weights_file), device="cpu"))
         net.module_.to(net.device)
-        estimator.net_ = net
-        estimator._n_features_out = int(estimator.encoder_.out_features)
-        return estimator
+        self.net_ = net
+        self._n_features_out = int(self.encoder_.out_features)
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

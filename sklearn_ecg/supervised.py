@@ -7,15 +7,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.preprocessing import LabelEncoder
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import nn
 
 from . import _engine
 from ._base import SHARED_PARAMETER_CONSTRAINTS, BaseECGEmbedder, fit_transaction
+from ._classifier import NetClassifierMixin
 from .nn.data import ECGDataset
 
 
@@ -31,7 +29,7 @@ class EncoderWithHead(nn.Module):
         return self.head(self.encoder(x))
 
 
-class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
+class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
     """Train a method's encoder from scratch, with a linear head, on labelled ECGs.
 
     The baseline every self-supervised method is compared with: the same
@@ -122,33 +120,6 @@ class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
     }
 
-    def _encode_targets(self, y: Any) -> np.ndarray:
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)  # a column vector is one target, as in scikit-learn
-        if y.ndim == 2:
-            if not np.isin(y, (0, 1)).all():
-                raise ValueError(f"A 2-D y must be a 0/1 multi-label indicator matrix, got values "
-                                 f"{np.unique(y)[:10].tolist()}.")
-            self.multilabel_ = True
-            self.classes_ = np.arange(y.shape[1])
-            return y.astype(np.float32)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D (classes) or 2-D (multi-label 0/1), got shape {y.shape}.")
-        target_type = type_of_target(y)
-        if target_type not in ("binary", "multiclass"):
-            raise ValueError(f"Unknown label type: y is {target_type!r}; expected classes (1-D) "
-                             "or a 0/1 multi-label matrix (2-D).")
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(f"y has only one class ({encoder.classes_.tolist()}); at least 2 classes "
-                             "are needed.")
-        self.multilabel_ = False
-        self.classes_ = encoder.classes_
-        return encoder.transform(y).astype(np.int64)
-
     @fit_transaction
     def fit(self, X: Any, y: Any) -> SupervisedECGClassifier:
         """Train encoder and head from a random initialisation on (X, y).
@@ -184,37 +155,3 @@ class SupervisedECGClassifier(ClassifierMixin, BaseEstimator):
         self.embedder_ = embedder
         self.loss_curve_ = [float(v) for v in self.net_.history[:, "train_loss"]]
         return self
-
-    def _logits(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "net_")
-        batches = self.embedder_.input_batches(X, batch_size=self.batch_size)
-        self.net_.module_.eval()
-        return _engine.predict_batches(self.net_.module_, batches, str(self.net_.device))
-
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Logits: (n_ecgs, n_classes), or (n_ecgs,) for binary 1-D ``y`` as scikit-learn expects."""
-        logits = self._logits(X)
-        if not self.multilabel_ and len(self.classes_) == 2:
-            return logits[:, 1] - logits[:, 0]
-        return logits
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Softmax class probabilities, or per-label sigmoid probabilities (multi-label)."""
-        logits = torch.from_numpy(self._logits(X))
-        if self.multilabel_:
-            return torch.sigmoid(logits).numpy()
-        return torch.softmax(logits, dim=1).numpy()
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class, or the 0/1 matrix of labels with probability above 0.5."""
-        proba = self.predict_proba(X)
-        if self.multilabel_:
-            return (proba > 0.5).astype(np.int64)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.classifier_tags.multi_label = True
-        tags.non_deterministic = False
-        return tags

@@ -259,3 +259,19 @@ def test_interrupt_and_non_finite_loss_keep_the_previous_model(name, data, fitte
     with pytest.raises(NonFiniteLossError):
         estimator.fit(*args, **kwargs)
     np.testing.assert_array_equal(output(estimator, data.X), Z)
+
+
+@pytest.mark.parametrize("name", EMBEDDERS)
+def test_from_encoder_gives_a_fitted_embedder_with_those_weights(name, data, fitted):
+    estimator = fitted[name]
+    params = {key: value for key, value in estimator.get_params().items() if key != "device"}
+    extras = {attr: getattr(estimator, attr) for attr in estimator._extra_fitted_attrs}
+    rebuilt = type(estimator).from_encoder(estimator.encoder_.state_dict(), record_length=data.X.shape[2],
+                                           fitted=extras, device="cpu", **params)
+    np.testing.assert_allclose(rebuilt.transform(data.X), estimator.transform(data.X), atol=1e-6)
+    assert rebuilt.loss_curve_ == [] and rebuilt.leads_in_ == estimator.leads_in_
+    state = estimator.encoder_.state_dict()
+    wrong = {key: value[..., :1] if value.ndim else value for key, value in state.items()}
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        type(estimator).from_encoder(wrong, record_length=data.X.shape[2], fitted=extras, device="cpu",
+                                     **params)
