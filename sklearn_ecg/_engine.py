@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -71,6 +72,32 @@ def seeded(seed: int, device: str) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def recording_user_interrupts() -> Iterator[dict[str, bool]]:
+    """Note in ``state["user"]`` whether a KeyboardInterrupt came from the user (SIGINT, i.e.
+    Ctrl-C) rather than from code: skorch's callbacks (``EarlyStopping``) raise one to stop.
+
+    Signals reach only the main thread, so elsewhere every KeyboardInterrupt comes from code.
+    """
+    state = {"user": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        state["user"] = True
+        if callable(previous):
+            previous(signum, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class SelfLoss(torch.nn.Module):
     """The criterion of modules whose ``forward`` already returns the training loss."""
 
@@ -84,8 +111,9 @@ class ECGNet(NeuralNet):
     - ``mixed_precision``: the step runs under bfloat16 autocast on CUDA.
     - A NaN or infinite loss stops the fit with :class:`NonFiniteLossError` naming
       the epoch and batch, before the weights are updated with it.
-    - ``KeyboardInterrupt`` propagates (skorch swallows it and returns a partly
-      trained net), so an interrupted fit never looks like a finished one.
+    - Ctrl-C propagates (skorch swallows it and returns a partly trained net), so an
+      interrupted fit never looks like a finished one; a ``KeyboardInterrupt`` raised by a
+      callback (skorch's ``EarlyStopping``) still ends training normally.
     - A module may set ``loss_parts`` (a dict of floats) in ``forward``; each part
       is recorded in the batch history.
     """
@@ -99,10 +127,15 @@ class ECGNet(NeuralNet):
             self.initialize()
         routing_method = fit_params.pop("_routing_method", "partial_fit")
         self.notify("on_train_begin", X=X, y=y)
-        try:
-            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
-        finally:
-            self.notify("on_train_end", X=X, y=y)
+        with recording_user_interrupts() as interrupts:
+            try:
+                self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
+            except KeyboardInterrupt:
+                if interrupts["user"]:
+                    raise
+                # A callback ended training early (skorch's EarlyStopping raises KeyboardInterrupt).
+            finally:
+                self.notify("on_train_end", X=X, y=y)
         return self
 
     def _check_finite(self, loss: torch.Tensor) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import signal
 import threading
 
 import joblib
@@ -20,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 from sklearn_ecg._engine import NonFiniteLossError
 from sklearn_ecg.datasets import make_synthetic_ecg
@@ -222,10 +223,17 @@ def test_bad_input_and_parameters_raise_clear_errors(name, data, fitted):
 
 
 class Interrupt(Callback):
-    """Ctrl-C at the end of the first batch."""
+    """Ctrl-C (a real SIGINT) at the end of the first batch."""
 
     def on_batch_end(self, net, **kwargs):
-        raise KeyboardInterrupt
+        signal.raise_signal(signal.SIGINT)
+
+
+class StopAfterOneEpoch(EarlyStopping):
+    """skorch's early stopping, which ends training by raising KeyboardInterrupt."""
+
+    def __init__(self):
+        super().__init__(monitor="train_loss", patience=1, threshold=1e9)
 
 
 class PoisonWeights(Callback):
@@ -275,3 +283,11 @@ def test_from_encoder_gives_a_fitted_embedder_with_those_weights(name, data, fit
     with pytest.raises(RuntimeError, match="size mismatch"):
         type(estimator).from_encoder(wrong, record_length=data.X.shape[2], fitted=extras, device="cpu",
                                      **params)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_skorch_early_stopping_ends_a_fit_normally(name, data):
+    args, kwargs = fit_arguments(name, data)
+    estimator = tiny_estimator(name, max_epochs=5, callbacks=[StopAfterOneEpoch()]).fit(*args, **kwargs)
+    assert len(estimator.loss_curve_) == 2  # the first epoch sets the best score, the second misses
+    assert np.isfinite(output(estimator, data.X)).all()
