@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import functools
-import json
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from numbers import Integral, Real
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch.utils.data import Dataset
 
 from . import _engine
+from ._persistence import PersistenceMixin
 from ._validation import check_batch, check_ecg_array, check_fs, lead_indices, normalize_leads
 from .nn.data import ECGDataset
 
@@ -53,7 +51,7 @@ def fit_transaction(fit: Callable) -> Callable:
     return transactional_fit
 
 
-class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseECGEmbedder(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the self-supervised ECG embedders.
 
     A method subclass declares ``_parameter_constraints`` (merged with
@@ -70,7 +68,8 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     ``_net_options`` (optimizer, its parameters, callbacks), ``_embed_batch``
     (windowing at transform time), ``_min_samples`` and ``_check_method_params``
     (rules across parameters). Input checks, seeding, devices, fault handling,
-    batched inference, lead handling and persistence live here and in the engine.
+    batched inference and lead handling live here and in the engine; ``save``/``load``
+    in :class:`~sklearn_ecg._persistence.PersistenceMixin`.
     """
 
     _parameter_constraints: dict = dict(SHARED_PARAMETER_CONSTRAINTS)
@@ -271,57 +270,6 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return ("fs_in_", "leads_in_", "n_leads_in_", "n_samples_in_", "loss_curve_",
                 *self._extra_fitted_attrs)
 
-    def save(self, path: str | Path) -> Path:
-        """Save parameters (JSON) and weights (safetensors) into the directory ``path``.
-
-        Only JSON-serialisable parameters are kept (``callbacks`` are not).
-        Load with ``type(est).load(path)``; no pickled code is ever read.
-        """
-        from safetensors.torch import save_file
-
-        check_is_fitted(self, "net_")
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        params = {}
-        for name, value in self.get_params(deep=False).items():
-            try:
-                json.dumps(value)
-                params[name] = value
-            except TypeError:
-                warnings.warn(f"Parameter {name}={value!r} is not saved (not JSON).", stacklevel=2)
-        fitted = {name: getattr(self, name) for name in self._fitted_names()}
-        config = {"estimator": type(self).__name__, "params": params, "fitted": _jsonable(fitted)}
-        (path / "config.json").write_text(json.dumps(config, indent=2))
-        state = {k: v.detach().cpu().contiguous() for k, v in self.net_.module_.state_dict().items()}
-        save_file(state, str(path / "model.safetensors"))
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> BaseECGEmbedder:
-        """Load an estimator written by :meth:`save` (weights via safetensors)."""
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        config_file, weights_file = path / "config.json", path / "model.safetensors"
-        for file in (config_file, weights_file):
-            if not file.is_file():
-                raise ValueError(f"{file} not found: not a directory written by {cls.__name__}.save.")
-        config = json.loads(config_file.read_text())
-        if config.get("estimator") != cls.__name__:
-            raise ValueError(f"{path} holds a {config.get('estimator')}, not a {cls.__name__}.")
-        estimator = cls(**config["params"])
-        estimator.set_params(device=device)
-        expected = set(estimator._fitted_names())
-        unknown = sorted(set(config["fitted"]) - expected)
-        if unknown:
-            raise ValueError(f"{config_file} has unknown fitted attributes {unknown}; expected "
-                             f"{sorted(expected)}.")
-        for name, value in config["fitted"].items():
-            setattr(estimator, name, value)
-        module = estimator._build_objective(estimator.build_encoder())
-        module.load_state_dict(load_file(str(weights_file), device="cpu"))
-        return estimator._attach(module)
-
     @classmethod
     def from_encoder(cls, encoder_state: Mapping[str, torch.Tensor], *, record_length: int,
                      fitted: Mapping[str, Any] | None = None, device: str = "auto",
@@ -349,9 +297,14 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                                  f"{list(estimator._fitted_names())}.")
             setattr(estimator, name, value)
         with _engine.seeded(_engine.draw_seed(estimator.random_state), "cpu"):
-            module = estimator._build_objective(estimator.build_encoder())
+            module = estimator._rebuild_module()
         module.encoder.load_state_dict(dict(encoder_state))
         return estimator._attach(module)
+
+    def _rebuild_module(self) -> torch.nn.Module:
+        """A fresh objective (encoder inside) for the described input: what ``load`` and
+        ``from_encoder`` put the weights into."""
+        return self._build_objective(self.build_encoder())
 
     def _attach(self, module: torch.nn.Module) -> BaseECGEmbedder:
         """Make ``module`` (weights loaded) this estimator's trained net, on its device."""
@@ -368,12 +321,3 @@ class BaseECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         tags.non_deterministic = False
         return tags
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

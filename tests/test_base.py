@@ -1,15 +1,20 @@
 """The base's mechanics shown on a tiny PCLR: lazy input read batch by batch, the wording of input
-and parameter errors, the saved layout, devices, progress output. The contract over every
+and parameter errors, the saved layout (and the persistence mixin on a classifier), devices,
+progress output. The contract over every
 estimator is in test_common.py."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
+from sklearn.base import BaseEstimator, clone
 
 from sklearn_ecg import PCLRTransformer
 from sklearn_ecg._engine import resolve_device
+from sklearn_ecg._persistence import PersistenceMixin
 from sklearn_ecg.testing import tiny_estimator
 
 
@@ -159,3 +164,50 @@ def test_pandas_input_is_read_by_row(ecgs, fitted):
     from sklearn_ecg._validation import check_ecg_array
 
     np.testing.assert_array_equal(check_ecg_array(frame)[3, 0], X[3, 0])
+
+
+class _ToyClassifier(PersistenceMixin, BaseEstimator):
+    """The smallest estimator on the persistence mixin, shaped like the library's classifiers: an
+    embedder as a parameter, an ``embedder_`` rebuilt at load, string classes in an array."""
+
+    _parameter_constraints: dict = {"embedder": [BaseEstimator], "device": [str]}
+
+    def __init__(self, embedder=None, device="cpu"):
+        self.embedder = embedder
+        self.device = device
+
+    def fit(self, X, y):
+        self.classes_, self.n_leads_in_, self.n_samples_in_ = np.unique(y), X.shape[1], X.shape[2]
+        return self._attach(self._rebuild_module())
+
+    def predict_proba(self, X):
+        with torch.no_grad():
+            return torch.softmax(self.net_.module_(torch.from_numpy(X)), dim=1).numpy()
+
+    def _fitted_names(self):
+        return ("classes_", "n_leads_in_", "n_samples_in_")
+
+    def _rebuild_module(self):
+        self.embedder_ = clone(self.embedder)
+        self.embedder_.describe_input(np.zeros((1, self.n_leads_in_, self.n_samples_in_), np.float32))
+        encoder = self.embedder_.build_encoder()
+        return torch.nn.Sequential(encoder, torch.nn.Linear(encoder.out_features, len(self.classes_)))
+
+    def _attach(self, module):
+        self.net_ = SimpleNamespace(module_=module.eval())
+        return self
+
+
+def test_the_persistence_mixin_serves_a_classifier(tmp_path, ecgs):
+    from skorch.callbacks import EpochTimer
+
+    X, _ = ecgs
+    y = np.array(["normal", "afib", "mi"] * 8)
+    clf = _ToyClassifier(tiny_pclr(filters=(4, 6), callbacks=[EpochTimer()])).fit(X, y)
+    with pytest.warns(UserWarning, match="embedder__callbacks is not saved"):
+        clf.save(tmp_path / "clf")
+    loaded = _ToyClassifier.load(tmp_path / "clf", device="cpu")
+    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+    assert loaded.classes_.dtype == clf.classes_.dtype
+    assert loaded.embedder.get_params()["filters"] == [4, 6] and loaded.embedder.callbacks is None
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)

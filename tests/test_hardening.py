@@ -1,0 +1,194 @@
+"""The catalogue of bad inputs and faults (issue 15): each case a test with its clear outcome, a
+ValueError saying what was expected and what came (naming the file for files), or a warning.
+
+Shown on a tiny PCLR where an estimator is needed; the contract over every estimator is in
+test_common.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from sklearn_ecg import PCLRTransformer
+from sklearn_ecg._persistence import FORMAT_VERSION
+from sklearn_ecg.testing import tiny_estimator
+
+
+@pytest.fixture(scope="module")
+def ecgs():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(16, 3, 128)).astype(np.float32), np.repeat(np.arange(8), 2)
+
+
+@pytest.fixture(scope="module")
+def fitted(ecgs):
+    X, groups = ecgs
+    return tiny_estimator("pclr", leads=["I", "II", "V1"]).fit(X, groups=groups)
+
+
+# -- persistence: atomic, versioned saves; loads that check what they read --------------------
+@pytest.fixture
+def saved(tmp_path, fitted):
+    return fitted.save(tmp_path / "model")
+
+
+def edit_config(saved, edit):
+    config = json.loads((saved / "config.json").read_text())
+    edit(config)
+    (saved / "config.json").write_text(json.dumps(config))
+
+
+def test_config_carries_format_and_library_versions(saved):
+    import sklearn_ecg
+
+    config = json.loads((saved / "config.json").read_text())
+    assert config["format_version"] == FORMAT_VERSION
+    assert config["library_version"] == sklearn_ecg.__version__
+    assert config["unsaved_params"] == []
+
+
+def test_a_crash_while_saving_leaves_no_half_written_model(tmp_path, fitted, ecgs, monkeypatch):
+    import safetensors.torch
+
+    def crash(state, filename):
+        open(filename, "wb").write(b"\0" * 10)  # a partial file, then the crash
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(safetensors.torch, "save_file", crash)
+    with pytest.raises(KeyboardInterrupt):
+        fitted.save(tmp_path / "new")
+    assert list(tmp_path.iterdir()) == []  # neither the target nor a temporary directory
+
+    monkeypatch.undo()
+    target = fitted.save(tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    monkeypatch.setattr(safetensors.torch, "save_file", crash)
+    with pytest.raises(KeyboardInterrupt):
+        tiny_estimator("pclr", leads=["I", "II", "V1"], random_state=1).fit(
+            ecgs[0], groups=ecgs[1]).save(target)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before  # the old model, intact
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_saving_replaces_a_saved_model_but_no_other_directory(tmp_path, fitted, ecgs):
+    X, groups = ecgs
+    other = tiny_estimator("pclr", leads=["I", "II", "V1"], random_state=1).fit(X, groups=groups)
+    target = fitted.save(tmp_path / "model")
+    other.save(target)
+    np.testing.assert_allclose(PCLRTransformer.load(target, device="cpu").transform(X),
+                               other.transform(X), atol=1e-6)
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="not a saved model"):
+        fitted.save(tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_non_json_parameters_are_left_out_with_a_warning(tmp_path, ecgs):
+    from skorch.callbacks import EpochTimer
+
+    X, groups = ecgs
+    with_callback = tiny_estimator("pclr", callbacks=[EpochTimer()]).fit(X[:, :1], groups=groups)
+    with pytest.warns(UserWarning, match="callbacks is not saved"):
+        saved = with_callback.save(tmp_path / "model")
+    assert PCLRTransformer.load(saved, device="cpu").callbacks is None
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda c: c.update(format_version=FORMAT_VERSION + 1),
+         f"save format {FORMAT_VERSION + 1}.*reads formats up to {FORMAT_VERSION}.*Upgrade"),
+        (lambda c: c.update(format_version="one"), "format_version must be"),
+        (lambda c: c.update(estimator="CPCTransformer"), "holds a CPCTransformer, not a PCLRTransformer"),
+        (lambda c: c.pop("fitted"), r"lacks the keys \['fitted'\]"),
+        (lambda c: c["params"].update(n_layers=3), r"parameters \['n_layers'\] that PCLRTransformer"),
+        (lambda c: c["params"].pop("temperature"), r"lacks the parameters \['temperature'\]"),
+        (lambda c: c["params"].update(temperature=-1.0), "invalid parameters.*temperature"),
+        (lambda c: c["params"].update(filters=[4]), "invalid parameters.*filters"),
+        (lambda c: c["fitted"].update(transform="x"), r"unknown fitted attributes \['transform'\]"),
+        (lambda c: c["fitted"].pop("n_leads_in_"), r"lacks the fitted attributes \['n_leads_in_'\]"),
+        (lambda c: c["fitted"].update(n_leads_in_="three"), "cannot be built"),
+        (lambda c: c["fitted"].update(n_leads_in_=4), r"tensor '.*' has shape \(4, 3, 3\) .* needs "
+                                                      r"\(4, 4, 3\)"),
+    ],
+    ids=["newer-format", "bad-format", "other-estimator", "missing-key", "unknown-param",
+         "missing-param", "invalid-param", "invalid-architecture", "unknown-fitted", "missing-fitted",
+         "unbuildable", "other-shapes"],
+)
+def test_load_checks_the_config(saved, damage, message):
+    edit_config(saved, damage)
+    with pytest.raises(ValueError, match=message) as error:
+        PCLRTransformer.load(saved, device="cpu")
+    assert str(saved) in str(error.value)  # the file or directory is named
+
+
+def test_load_never_sets_unknown_fitted_keys(saved):
+    edit_config(saved, lambda c: c["fitted"].update(transform="x"))
+    with pytest.raises(ValueError):
+        PCLRTransformer.load(saved, device="cpu")
+    assert callable(PCLRTransformer.transform)
+
+
+def test_load_names_the_tensor_and_both_shapes(saved, fitted):
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(saved / "model.safetensors"))
+    name = next(key for key, value in state.items() if value.ndim == 3)  # a convolution
+    state[name] = state[name][..., :1].contiguous()
+    save_file(state, str(saved / "model.safetensors"))
+    expected = tuple(fitted.net_.module_.state_dict()[name].shape)
+    with pytest.raises(ValueError, match=re.escape(f"tensor '{name}' has shape") + ".*needs "
+                       + re.escape(str(expected))):
+        PCLRTransformer.load(saved, device="cpu")
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", None], ids=["empty", "garbage", "truncated"])
+def test_unreadable_weights_name_the_file(saved, content):
+    weights = saved / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2] if content is None else content)
+    with pytest.raises(ValueError, match=r"model.safetensors is not a readable safetensors file"):
+        PCLRTransformer.load(saved, device="cpu")
+
+
+def test_invalid_json_names_the_file(saved):
+    (saved / "config.json").write_text('{"estimator": "PCLRTransformer", ')
+    with pytest.raises(ValueError, match=r"config.json is not valid JSON"):
+        PCLRTransformer.load(saved, device="cpu")
+    (saved / "config.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"config.json must hold a JSON object"):
+        PCLRTransformer.load(saved, device="cpu")
+
+
+def test_non_finite_weights_are_refused_at_load(saved):
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(saved / "model.safetensors"))
+    name = next(key for key, value in state.items() if value.is_floating_point())
+    state[name][0] = float("nan")
+    save_file(state, str(saved / "model.safetensors"))
+    with pytest.raises(ValueError, match=rf"\['{name}'\] hold NaN or infinite values"):
+        PCLRTransformer.load(saved, device="cpu")
+
+
+def test_models_saved_before_versioning_still_load(saved, fitted, ecgs):
+    edit_config(saved, lambda c: [c.pop(key) for key in ("format_version", "library_version",
+                                                         "unsaved_params")])
+    loaded = PCLRTransformer.load(saved, device="cpu")
+    np.testing.assert_allclose(loaded.transform(ecgs[0]), fitted.transform(ecgs[0]), atol=1e-6)
+
+
+def test_missing_files_are_named(tmp_path, saved):
+    with pytest.raises(ValueError, match="nowhere/config.json not found"):
+        PCLRTransformer.load(tmp_path / "nowhere")
+    shutil.copytree(saved, tmp_path / "copy")
+    (tmp_path / "copy" / "model.safetensors").unlink()
+    with pytest.raises(ValueError, match="model.safetensors not found"):
+        PCLRTransformer.load(tmp_path / "copy")
