@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from numbers import Real
 from typing import Any
@@ -151,9 +152,11 @@ def check_ecg_array(
 
 
 def check_batch(batch: np.ndarray, *, name: str = "X", offset: int = 0) -> np.ndarray:
-    """Raise a ValueError naming the first ECG that holds NaN or inf."""
+    """A batch as float32 memory torch can share; raise a ValueError naming the first ECG that
+    holds NaN or inf."""
     batch = np.asarray(batch, dtype=np.float32)
-    if not batch.flags.writeable:  # read-only memmaps: torch wants writable memory
+    # torch wants writable memory (not read-only memmaps) and no negative strides (X[..., ::-1]).
+    if not batch.flags.writeable or any(stride < 0 for stride in batch.strides):
         batch = batch.copy()
     if not np.isfinite(batch).all():
         bad = np.flatnonzero(~np.isfinite(batch.reshape(len(batch), -1)).all(axis=1))
@@ -162,6 +165,18 @@ def check_batch(batch: np.ndarray, *, name: str = "X", offset: int = 0) -> np.nd
             f"{' and others' if len(bad) > 1 else ''}); impute or drop them first."
         )
     return batch
+
+
+def warn_if_no_negatives(n_per_batch: int, method: str, item: str) -> None:
+    """Warn when a contrastive loss over in-batch negatives gets batches of fewer than 2 items:
+    it is then 0 and the fit learns nothing."""
+    if n_per_batch < 2:
+        warnings.warn(
+            f"{method} has {n_per_batch} {item} per batch: its contrastive loss needs at least 2 "
+            f"(each {item}'s negatives are the others), so the loss is 0 and nothing is learnt. "
+            f"Fit on more {item}s and use batch_size >= 2.",
+            UserWarning, stacklevel=2,
+        )
 
 
 class _LeadAxisView:

@@ -7,12 +7,13 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.utils.data import Dataset
 
 from ._base import BaseECGEmbedder
-from ._validation import check_positive_ints
+from ._validation import check_positive_ints, warn_if_no_negatives
 from .nn.pclr import InterpolatingEncoder, PatientPairDataset, PCLRObjective
 from .nn.resnet1d import RibeiroResNet1d
 
@@ -149,12 +150,9 @@ class PCLRTransformer(BaseECGEmbedder):
         return PCLRObjective(encoder, tuple(self.projection_dims), self.temperature)
 
     def _make_train_dataset(self, X: Any, y: Any = None, groups: Any = None) -> Dataset:
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.shape != (len(X),):
-                raise ValueError(f"groups must hold one patient id per ECG: expected shape "
-                                 f"({len(X)},), got {groups.shape}.")
-        dataset = PatientPairDataset(X, groups, self.single_ecg)
+        dataset = PatientPairDataset(X, None if groups is None else _check_groups(groups, len(X)),
+                                     self.single_ecg)
+        warn_if_no_negatives(min(len(dataset), self.batch_size), "PCLR", "patient")
         self.n_patient_pairs_ = int(dataset.n_pairs)
         self.n_single_ecg_patients_ = 0 if self.single_ecg == "drop" else int(dataset.n_single)
         if self.verbose:
@@ -181,3 +179,26 @@ class PCLRTransformer(BaseECGEmbedder):
         self
         """
         return self._fit(X, y, groups=groups)
+
+
+def _check_groups(groups: Any, n_ecgs: int) -> np.ndarray:
+    """Patient ids, one per ECG, none missing: a missing id (NaN, None) would merge every ECG
+    of unknown patient into one patient and pair them as positives."""
+    groups = np.asarray(groups)
+    if groups.shape != (n_ecgs,):
+        raise ValueError(f"groups must hold one patient id per ECG: expected shape ({n_ecgs},), "
+                         f"got {groups.shape}.")
+    missing = np.flatnonzero(pd.isna(groups))
+    if len(missing):
+        raise ValueError(
+            f"groups holds {len(missing)} missing patient ids (NaN or None), at ECG indices "
+            f"{missing[:10].tolist()}{' ...' if len(missing) > 10 else ''}; give every ECG a patient "
+            "id (a new one for each ECG of unknown patient, so it is paired only with itself)."
+        )
+    try:
+        np.unique(groups)
+    except TypeError as exc:
+        kinds = sorted({type(g).__name__ for g in groups})
+        raise ValueError(f"groups must hold patient ids of one kind (numbers or strings), got "
+                         f"{kinds}.") from exc
+    return groups

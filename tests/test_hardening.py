@@ -31,6 +31,133 @@ def fitted(ecgs):
     return tiny_estimator("pclr", leads=["I", "II", "V1"]).fit(X, groups=groups)
 
 
+# -- ECG arrays ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda est, X: est.transform(X[:, :2]), "fitted on 3"),
+        (lambda est, X: est.transform(X[:, :2], leads=["I", "II"]), "missing \\['V1'\\]"),
+        (lambda est, X: est.transform(X, leads=["I", "II", "V6"]), "not seen during fit"),
+        (lambda est, X: est.transform(X, leads=["I", "I", "II"]), "unique"),
+        (lambda est, X: est.transform(X, fs=500), "fitted at 100.0 Hz"),
+        (lambda est, X: est.transform(X[:0]), "empty"),
+        (lambda est, X: est.transform(X[:, :0]), "0 leads"),
+        (lambda est, X: est.transform(X[0, 0]), "Reshape your data"),
+        (lambda est, X: est.transform(X[None]), "3-D"),
+        (lambda est, X: est.transform(X[..., :1]), "too short"),
+        (lambda est, X: est.transform(None), "None"),
+        (lambda est, X: est.transform(X.astype(np.complex64)), "Complex"),
+        (lambda est, X: est.transform(np.where(np.arange(128) == 5, np.nan, X)), "NaN.*ECG index 0"),
+        (lambda est, X: est.transform(np.where(np.arange(16)[:, None, None] == 9, np.inf, X)),
+         "NaN or infinite values.*ECG index 9"),
+    ],
+    ids=["fewer-leads", "missing-lead", "unknown-lead", "duplicate-lead", "other-rate", "no-ecgs",
+         "no-leads", "1-d", "4-d", "too-short", "none", "complex", "nan", "inf"],
+)
+def test_bad_ecg_arrays_raise_clear_errors(ecgs, fitted, call, message):
+    X, _ = ecgs
+    with pytest.raises(ValueError, match=message):
+        call(fitted, X)
+
+
+def test_non_numeric_and_sparse_input_raise_type_errors(ecgs, fitted):
+    from scipy import sparse
+
+    X, _ = ecgs
+    with pytest.raises(TypeError, match="must hold numbers"):
+        fitted.transform(np.full(X.shape, "a"))
+    with pytest.raises(TypeError, match="sparse"):
+        fitted.transform(sparse.csr_matrix(X[:, 0]))
+
+
+def test_nan_in_lazy_input_names_the_ecg(tmp_path, ecgs, fitted):
+    X, _ = ecgs
+    bad = X.copy()
+    bad[13, 1, 3] = np.inf
+    np.save(tmp_path / "bad.npy", bad)
+    with pytest.raises(ValueError, match="ECG index 13"):
+        fitted.transform(np.load(tmp_path / "bad.npy", mmap_mode="r"))
+
+
+def test_negative_stride_views_are_read(tmp_path, ecgs, fitted):
+    X, groups = ecgs
+    flipped = np.ascontiguousarray(X[..., ::-1])
+    np.testing.assert_array_equal(fitted.transform(X[..., ::-1]), fitted.transform(flipped))
+    np.save(tmp_path / "X.npy", X)
+    lazy_view = np.load(tmp_path / "X.npy", mmap_mode="r")[..., ::-1]
+    np.testing.assert_array_equal(fitted.transform(lazy_view), fitted.transform(flipped))
+    refit = tiny_estimator("pclr", leads=["I", "II", "V1"]).fit(X[::-1, :, ::-1], groups=groups[::-1])
+    np.testing.assert_array_equal(refit.transform(flipped), tiny_estimator(
+        "pclr", leads=["I", "II", "V1"]).fit(np.ascontiguousarray(X[::-1, :, ::-1]),
+                                             groups=groups[::-1].copy()).transform(flipped))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"batch_size": 1.5}, "batch_size"),
+        ({"lr": -1}, "lr"),
+        ({"lr": float("nan")}, "lr"),
+        ({"device": "tpu"}, "device"),
+        ({"fs": 0}, "fs"),
+        ({"single_ecg": "copy"}, "single_ecg"),
+        ({"leads": ["I", "I", "II"]}, "unique"),
+        ({"leads": ["I", "II"]}, "2 lead names"),
+        ({"filters": (4,)}, "filters"),
+    ],
+)
+def test_bad_parameters_raise_at_fit(ecgs, params, message):
+    X, groups = ecgs
+    with pytest.raises(ValueError, match=message):
+        tiny_estimator("pclr", **params).fit(X, groups=groups)
+
+
+def test_transform_before_fit_says_so(ecgs):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        tiny_estimator("pclr").transform(ecgs[0])
+
+
+# -- patient ids (PCLR's groups) ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make_groups, message",
+    [
+        (lambda g: np.where(np.arange(16) % 5 == 0, np.nan, g),
+         r"4 missing patient ids \(NaN or None\), at ECG indices \[0, 5, 10, 15\]"),
+        (lambda g: np.array([None, *g[1:]], dtype=object), r"1 missing patient ids.*\[0\]"),
+        (lambda g: np.array([*g[:8], *g[8:].astype(str)], dtype=object), "one kind"),
+        (lambda g: g[:, None], r"expected shape \(16,\), got \(16, 1\)"),
+        (lambda g: g[:-1], r"expected shape \(16,\), got \(15,\)"),
+    ],
+    ids=["nan", "none", "mixed-kinds", "2-d", "too-few"],
+)
+def test_bad_patient_ids_raise(ecgs, make_groups, message):
+    X, groups = ecgs
+    with pytest.raises(ValueError, match=message):
+        tiny_estimator("pclr").fit(X, groups=make_groups(groups))
+
+
+def test_string_patient_ids_pair_like_numbers(ecgs):
+    X, groups = ecgs
+    assert tiny_estimator("pclr").fit(X, groups=groups.astype(str)).n_patient_pairs_ == 8
+
+
+@pytest.mark.parametrize(
+    "fit_params",
+    [{"X": slice(0, 1)}, {"X": slice(0, 2), "groups": [0, 0]}, {"batch_size": 1}],
+    ids=["one-ecg", "one-patient", "batch-of-one"],
+)
+def test_a_contrastive_fit_without_negatives_warns(ecgs, fit_params):
+    X, groups = ecgs
+    rows = fit_params.get("X", slice(None))
+    estimator = tiny_estimator("pclr", batch_size=fit_params.get("batch_size", 8))
+    with pytest.warns(UserWarning, match="1 patient per batch.*loss is 0"):
+        estimator.fit(X[rows], groups=fit_params.get("groups", groups[rows]))
+    assert estimator.loss_curve_ == [0.0]
+
+
 # -- persistence: atomic, versioned saves; loads that check what they read --------------------
 @pytest.fixture
 def saved(tmp_path, fitted):
