@@ -3,6 +3,7 @@
 from . import augmentations, datasets, evaluation, preprocessing
 from .byol import BYOLTransformer
 from .cpc import CPCTransformer
+from .finetune import FineTunedECGClassifier
 from .mets import METSZeroShotClassifier
 from .pclr import PCLRTransformer
 from .simclr import SimCLRTransformer
@@ -14,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BYOLTransformer",
     "CPCTransformer",
+    "FineTunedECGClassifier",
     "METSZeroShotClassifier",
     "PCLRTransformer",
     "SimCLRTransformer",

@@ -173,7 +173,7 @@ def make_net(
     estimator: Any,
     module: torch.nn.Module,
     *,
-    criterion: type[torch.nn.Module] = SelfLoss,
+    criterion: type[torch.nn.Module] | torch.nn.Module = SelfLoss,
     optimizer: type[torch.optim.Optimizer] = torch.optim.Adam,
     optimizer_params: dict[str, Any] | None = None,
     callbacks: Iterable[Any] = (),

@@ -1,8 +1,11 @@
-"""skorch callbacks the methods train with: learning-rate schedule and BYOL's target update."""
+"""skorch callbacks the estimators train with: learning-rate schedule, BYOL's target update and
+best-epoch selection on a validation score."""
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Callable
 from typing import Any
 
 from skorch.callbacks import Callback
@@ -63,3 +66,37 @@ class TargetEMA(Callback):
         if training:
             net.module_.update_target(self.tau(self.step_))
             self.step_ += 1
+
+
+class BestValidationScore(Callback):
+    """Score the net on validation data after every epoch (history key ``valid_score``), restore
+    the best epoch's weights when training ends, and stop after ``patience`` epochs without
+    improvement (None: never). Mehari & Strodthoff pick the epoch by validation macro AUC.
+
+    ``score(net)`` returns the validation score, higher is better.
+    """
+
+    def __init__(self, score: Callable[[Any], float], patience: int | None = None):
+        self.score = score
+        self.patience = patience
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.best_score_ = -math.inf
+        self.best_epoch_ = 0
+        self.best_state_ = None
+        self.misses_ = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        score = float(self.score(net))
+        net.history.record("valid_score", score)
+        if score > self.best_score_:
+            self.best_score_, self.best_epoch_, self.misses_ = score, len(net.history), 0
+            self.best_state_ = copy.deepcopy(net.module_.state_dict())
+        else:
+            self.misses_ += 1
+            if self.patience is not None and self.misses_ >= self.patience:
+                raise KeyboardInterrupt  # skorch's way for a callback to end training
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        if self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)

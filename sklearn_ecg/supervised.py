@@ -15,18 +15,7 @@ from . import _engine
 from ._base import SHARED_PARAMETER_CONSTRAINTS, BaseECGEmbedder, fit_transaction
 from ._classifier import NetClassifierMixin
 from .nn.data import ECGDataset
-
-
-class EncoderWithHead(nn.Module):
-    """An encoder (see :meth:`BaseECGEmbedder.build_encoder`) followed by a linear layer."""
-
-    def __init__(self, encoder: nn.Module, n_outputs: int):
-        super().__init__()
-        self.encoder = encoder
-        self.head = nn.Linear(encoder.out_features, n_outputs)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(x))
+from .nn.finetune import EncoderWithHead, classifier_head
 
 
 class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
@@ -145,7 +134,7 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
             raise ValueError(f"At least 2 labelled ECGs are needed, got {len(X)}.")
         n_outputs = len(self.classes_)
         self.net_ = _engine.train(
-            self, lambda: EncoderWithHead(embedder.build_encoder(), n_outputs),
+            self, lambda: _linear_classifier(embedder.build_encoder(), n_outputs),
             ECGDataset(X, targets=targets),
             criterion=nn.BCEWithLogitsLoss if self.multilabel_ else nn.CrossEntropyLoss,
             optimizer=torch.optim.AdamW, optimizer_params={"weight_decay": self.weight_decay},
@@ -155,3 +144,7 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
         self.embedder_ = embedder
         self.loss_curve_ = [float(v) for v in self.net_.history[:, "train_loss"]]
         return self
+
+
+def _linear_classifier(encoder: nn.Module, n_outputs: int) -> EncoderWithHead:
+    return EncoderWithHead(encoder, classifier_head(encoder.out_features, n_outputs, "linear"))

@@ -17,12 +17,15 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import numpy as np
 from sklearn.base import BaseEstimator
 
 from .byol import BYOLTransformer
 from .cpc import CPCTransformer
+from .finetune import FineTunedECGClassifier
 from .mets import METSZeroShotClassifier
 from .pclr import PCLRTransformer
 from .simclr import SimCLRTransformer
@@ -38,6 +41,7 @@ ESTIMATORS: dict[str, type[BaseEstimator]] = {
     "w2v_cmsc": W2VCMSCTransformer,
     "mets": METSZeroShotClassifier,
     "supervised": SupervisedECGClassifier,
+    "finetune": FineTunedECGClassifier,
 }
 
 _XRESNET = dict(layers=(1, 1), widths=(8, 8), stem_widths=(8, 8, 16), projection_dims=(32, 16),
@@ -54,6 +58,7 @@ TINY_PARAMS: dict[str, dict[str, Any]] = {
                      pos_conv_groups=4, final_dim=16, codebook_size=16, n_negatives=20, lr=2e-3),
     "mets": dict(widths=(8, 16, 16, 32), projection_dim=16),
     "supervised": dict(),
+    "finetune": dict(head_epochs=1, finetune_epochs=1),
 }
 
 #: What every tiny instance shares: one epoch, small batches, CPU, seeded.
@@ -75,6 +80,7 @@ GENERIC_CHECK_PARAMS: dict[str, dict[str, Any]] = {
     "mets": dict(),
     # Enough epochs for the accuracy part of check_classifiers_train.
     "supervised": dict(max_epochs=5, batch_size=16, lr=1e-2),
+    "finetune": dict(head="linear", head_epochs=5, finetune_epochs=0, batch_size=16, lr=1e-2),
 }
 
 
@@ -84,11 +90,21 @@ def tiny_estimator(name: str, **params: Any) -> BaseEstimator:
     if name not in ESTIMATORS:
         raise ValueError(f"Unknown estimator {name!r}; expected one of {sorted(ESTIMATORS)}.")
     defaults = {**TINY_TRAINING, **TINY_PARAMS[name]}
+    if name == "finetune":
+        del defaults["max_epochs"]
+        defaults["embedder"] = pretrained_tiny_pclr(12)
     if "fs" in ESTIMATORS[name]._get_param_names():
         defaults["fs"] = 100
     if name == "supervised":
         defaults["embedder"] = tiny_estimator("pclr")
     return ESTIMATORS[name](**{**defaults, **params})
+
+
+def epochs_params(name: str, n_epochs: int) -> dict[str, int]:
+    """The parameters that make the estimator ``name`` train ``n_epochs`` epochs in all."""
+    if name == "finetune":
+        return {"head_epochs": n_epochs, "finetune_epochs": 0}
+    return {"max_epochs": n_epochs}
 
 
 def generic_check_instance(name: str) -> BaseEstimator:
@@ -97,18 +113,33 @@ def generic_check_instance(name: str) -> BaseEstimator:
     params = dict(GENERIC_CHECK_PARAMS[name])
     if name == "supervised":
         params["embedder"] = tiny_estimator("pclr", n_samples=16, filters=(4, 4), projection_dims=(4,))
+    if name == "finetune":  # the checks feed one-lead ECGs of any length
+        params["embedder"] = pretrained_tiny_pclr(1)
     return tiny_estimator(name, **params)
+
+
+@functools.cache
+def pretrained_tiny_pclr(n_leads: int) -> PCLRTransformer:
+    """A tiny PCLR fitted (one epoch) on ``n_leads`` leads of synthetic ECGs at 100 Hz: the
+    pretrained embedder of the tiny fine-tuned classifiers, shared as fine-tuning never changes it.
+    Its encoder interpolates any record to 16 samples, so it embeds ECGs of any length."""
+    from .datasets import make_synthetic_ecg
+
+    data = make_synthetic_ecg(n_patients=8, ecgs_per_patient=2, fs=100, random_state=0)
+    X = np.ascontiguousarray(data.X[:, :n_leads])
+    return tiny_estimator("pclr", n_samples=16, filters=(4, 4), projection_dims=(4,)).fit(
+        X, groups=data.patient_id)
 
 
 def fit_arguments(name: str, data: Any) -> tuple[tuple, dict[str, Any]]:
     """``(args, kwargs)`` that fit the estimator ``name`` on a dataset of
     :func:`~sklearn_ecg.datasets.make_synthetic_ecg` (or any object with ``X``, ``y``,
     ``patient_id`` and ``reports``): patient ids for PCLR, reports for METS, labels for
-    the supervised baseline, ECGs alone otherwise."""
+    the classifiers trained on labels, ECGs alone otherwise."""
     if name == "pclr":
         return (data.X,), {"groups": data.patient_id}
     if name == "mets":
         return (data.X, data.reports), {}
-    if name == "supervised":
+    if name in ("supervised", "finetune"):
         return (data.X, data.y), {}
     return (data.X,), {}

@@ -18,8 +18,8 @@ from .._validation import check_batch
 class ECGDataset(Dataset):
     """One ECG per item, read lazily from any array-like of shape (n, leads, samples).
 
-    ``indices`` restricts the dataset to some rows; ``targets`` (one per row of
-    ``X``) makes the items ``(ecg, target)`` instead of ``(ecg, 0)``.
+    ``indices`` restricts the dataset to some rows; ``targets`` (indexable by row of
+    ``X``) makes the items ``(ecg, targets[row])`` instead of ``(ecg, 0)``.
     """
 
     def __init__(self, X: Any, indices: np.ndarray | None = None, name: str = "X",
@@ -47,8 +47,9 @@ class RandomCropDataset(ECGDataset):
     ``length=None`` returns whole records.
     """
 
-    def __init__(self, X: Any, length: int | None, indices: np.ndarray | None = None, name: str = "X"):
-        super().__init__(X, indices=indices, name=name)
+    def __init__(self, X: Any, length: int | None, indices: np.ndarray | None = None, name: str = "X",
+                 targets: Any = None):
+        super().__init__(X, indices=indices, name=name, targets=targets)
         n_samples = X.shape[-1]
         if length is not None and n_samples < length:
             raise ValueError(
