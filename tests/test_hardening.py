@@ -319,3 +319,152 @@ def test_missing_files_are_named(tmp_path, saved):
     (tmp_path / "copy" / "model.safetensors").unlink()
     with pytest.raises(ValueError, match="model.safetensors not found"):
         PCLRTransformer.load(tmp_path / "copy")
+
+
+# -- WFDB records ----------------------------------------------------------------------------
+def wfdb_record(folder, fmt="16"):
+    """A two-lead, 2 s record at 500 Hz written by wfdb; returns its path without extension."""
+    import wfdb
+
+    signal = np.sin(np.linspace(0, 20, 1000))[:, None] * [1.0, 0.5]
+    wfdb.wrsamp("rec", fs=500, units=["mV", "mV"], sig_name=["I", "II"], p_signal=signal,
+                fmt=[fmt, fmt], write_dir=str(folder))
+    return folder / "rec"
+
+
+def edit_header(record, edit):
+    header = record.with_suffix(".hea")
+    lines = header.read_text().splitlines()
+    header.write_text("\n".join(edit(lines)) + "\n")
+
+
+def cinc_record(record, val):
+    """The record turned into a PhysioNet/CinC one: its header points to a .mat file with ``val``."""
+    from scipy.io import savemat
+
+    edit_header(record, lambda lines: [line.replace("rec.dat", "rec.mat") for line in lines])
+    savemat(str(record) + ".mat", {"val": val})
+
+
+def _with_gain(line, gain):
+    fields = line.split()
+    fields[2] = gain
+    return " ".join(fields)
+
+
+def _cell_array():
+    cell = np.empty((1, 2), dtype=object)
+    cell[0, 0], cell[0, 1] = np.zeros(1000), np.zeros(1000)
+    return cell
+
+
+@pytest.mark.parametrize(
+    "fmt, damage, message",
+    [
+        ("16", lambda r: r.with_suffix(".dat").write_bytes(r.with_suffix(".dat").read_bytes()[:-2]),
+         r"rec.dat is truncated: 3998 bytes, but 1000 samples of its 2 signal\(s\) in format 16 need 4000"),
+        ("212", lambda r: r.with_suffix(".dat").write_bytes(r.with_suffix(".dat").read_bytes()[:-3]),
+         "rec.dat is truncated: 2997 bytes.*format 212 need 3000"),
+        ("16", lambda r: edit_header(r, lambda lines: [line.replace(" 16 ", " 99 ", 1) for line in lines]),
+         r"signal 0 \(I\) has format '99', which is not a WFDB signal format"),
+        ("16", lambda r: r.with_suffix(".dat").unlink(), "no signal file .*rec.dat"),
+        ("16", lambda r: cinc_record(r, np.zeros((2, 1000, 2), dtype=np.int16)),
+         r"'val' in .*rec.mat must be a numeric matrix .* 3-D array of int16 of shape \(2, 1000, 2\)"),
+        ("16", lambda r: cinc_record(r, _cell_array()), "'val' in .*rec.mat must be a numeric matrix.*cell"),
+        ("16", lambda r: cinc_record(r, np.zeros((3, 1000), dtype=np.int16)),
+         r"'val' in .*rec.mat has shape \(3, 1000\); the header has 2 leads"),
+        ("16", lambda r: r.with_suffix(".hea").write_text("not a header\n"), "invalid record line"),
+    ],
+    ids=["dat-short-16", "dat-short-212", "unknown-format", "no-dat", "mat-3d", "mat-cell", "mat-leads",
+         "bad-header"],
+)
+def test_damaged_wfdb_records_name_the_file_and_the_problem(tmp_path, fmt, damage, message):
+    from sklearn_ecg.datasets import load_wfdb
+
+    record = wfdb_record(tmp_path, fmt)
+    damage(record)
+    with pytest.raises(ValueError, match=f"Could not read WFDB record .*rec.hea: .*{message}"):
+        load_wfdb(record)
+
+
+@pytest.mark.parametrize("gain", ["0", "0/mV", ""])
+def test_uncalibrated_leads_warn_naming_the_record(tmp_path, gain):
+    from sklearn_ecg.datasets import load_wfdb
+
+    record = wfdb_record(tmp_path)
+    if gain:
+        edit_header(record, lambda lines: [lines[0], _with_gain(lines[1], gain), lines[2]])
+    else:  # a signal line with only file name and format: every later field takes its default
+        edit_header(record, lambda lines: [lines[0], "rec.dat 16", lines[2]])
+    lead = "I" if gain else "lead0"  # a nameless signal line names its lead by position
+    with pytest.warns(UserWarning, match=rf"default of 200 units per mV.*rec.hea \({lead}\)"):
+        X, metadata = load_wfdb(record)
+    assert metadata.loc[0, "uncalibrated_leads"] == [lead] and np.isfinite(X).all()
+
+
+def test_calibrated_records_do_not_warn(tmp_path):
+    import warnings
+
+    from sklearn_ecg.datasets import load_wfdb
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, metadata = load_wfdb(wfdb_record(tmp_path))
+    assert metadata.loc[0, "uncalibrated_leads"] == []
+
+
+# -- PTB-XL tables ---------------------------------------------------------------------------
+@pytest.fixture
+def ptbxl_tables(tmp_path):
+    """A PTB-XL folder holding only its two tables (enough to list ECGs without signals)."""
+    import pandas as pd
+
+    pd.DataFrame({"ecg_id": [1, 2], "scp_codes": ["{'NORM': 100.0}", "{'IMI': 50.0}"],
+                  "filename_lr": ["records100/00000/00001_lr", "records100/00000/00002_lr"],
+                  "filename_hr": ["records500/00000/00001_hr", "records500/00000/00002_hr"]},
+                 ).to_csv(tmp_path / "ptbxl_database.csv", index=False)
+    pd.DataFrame({"diagnostic": [1.0, 1.0], "form": [None, None], "rhythm": [None, None],
+                  "diagnostic_class": ["NORM", "MI"], "diagnostic_subclass": ["NORM", "IMI"]},
+                 index=["NORM", "IMI"]).to_csv(tmp_path / "scp_statements.csv")
+    return tmp_path
+
+
+def test_ptbxl_tables_list_ecgs(ptbxl_tables):
+    from sklearn_ecg.datasets import load_ptbxl
+
+    data = load_ptbxl(ptbxl_tables, load_signals=False)
+    assert data.y.tolist() == [[0, 1], [1, 0]] and list(data.target_names) == ["MI", "NORM"]
+
+
+@pytest.mark.parametrize(
+    "table, damage, message",
+    [
+        ("ptbxl_database.csv", lambda t: t.drop(columns="scp_codes"),
+         r"lacks the column\(s\) \['scp_codes'\]"),
+        ("ptbxl_database.csv", lambda t: t.drop(columns="filename_lr"),
+         r"lacks the column\(s\) \['filename_lr'\]"),
+        ("ptbxl_database.csv", lambda t: t.drop(columns="ecg_id"), r"lacks the column\(s\) \['ecg_id'\]"),
+        ("ptbxl_database.csv", lambda t: t.assign(ecg_id=["a", "b"]), "ecg_id must hold integers"),
+        ("ptbxl_database.csv", lambda t: t.assign(scp_codes=["{'NORM': ", "x"]), "unreadable scp_codes"),
+        ("ptbxl_database.csv", b"\x89PNG\r\n\x1a\n\x00\xff", "is not a readable CSV table"),
+        ("ptbxl_database.csv", b"", "is not a readable CSV table"),
+        ("scp_statements.csv", lambda t: t.drop(columns="diagnostic_class"),
+         r"lacks the column\(s\) \['diagnostic_class'\]"),
+        ("scp_statements.csv", b"\xff\xfe\x00garbage", "is not a readable CSV table"),
+    ],
+    ids=["no-scp_codes", "no-filename", "no-ecg_id", "text-ecg_id", "bad-scp_codes", "binary", "empty",
+         "statements-no-class", "statements-binary"],
+)
+def test_damaged_ptbxl_tables_name_the_file_and_the_column(ptbxl_tables, table, damage, message):
+    import pandas as pd
+
+    from sklearn_ecg.datasets import load_ptbxl
+
+    path = ptbxl_tables / table
+    if isinstance(damage, bytes):
+        path.write_bytes(damage)
+    else:
+        damage(pd.read_csv(path, index_col=0 if table == "scp_statements.csv" else None)).to_csv(
+            path, index=table == "scp_statements.csv")
+    with pytest.raises(ValueError, match=f"{table}.*{message}|{message}.*{table}"):
+        load_ptbxl(ptbxl_tables, load_signals=False)

@@ -141,14 +141,14 @@ def load_ptbxl(
         if not (root / name).is_file():
             raise ValueError(f"{root / name} not found: is {root} a PTB-XL folder?")
 
-    database = _read_database(root / "ptbxl_database.csv")
+    column = f"filename_{_SUFFIX[sampling_rate]}"
+    database = _read_database(root / "ptbxl_database.csv", column)
     mapping, target_names, known = _task_mapping(root / "scp_statements.csv", task)
     unknown = sorted({code for codes in database["scp_codes"] for code in codes} - known)
     if unknown:
         warnings.warn(
             f"scp_codes not in scp_statements.csv are ignored: {unknown}", UserWarning, stacklevel=2
         )
-    column = f"filename_{_SUFFIX[sampling_rate]}"
 
     frames = []
     if subset in ("labelled", "all"):
@@ -226,9 +226,26 @@ def load_ptbxl(
     )
 
 
-def _read_database(path: Path) -> pd.DataFrame:
-    database = pd.read_csv(path, index_col="ecg_id")
-    database.index = database.index.astype(np.int64)
+def _read_table(path: Path, columns: Sequence[str], index_col: str | int) -> pd.DataFrame:
+    """A CSV of the PTB-XL folder holding ``columns`` and the index column, or a ValueError
+    naming the file."""
+    try:
+        table = pd.read_csv(path)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"{path} is not a readable CSV table ({type(exc).__name__}: {exc}).") from exc
+    index = table.columns[index_col] if isinstance(index_col, int) and len(table.columns) else index_col
+    missing = [name for name in (index, *columns) if name not in table.columns]
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {missing}; is it PTB-XL's {path.name}?")
+    return table.set_index(index)
+
+
+def _read_database(path: Path, filename_column: str) -> pd.DataFrame:
+    database = _read_table(path, ["scp_codes", filename_column], index_col="ecg_id")
+    try:
+        database.index = database.index.astype(np.int64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: ecg_id must hold integers ({exc}).") from exc
     database["scp_codes"] = pd.Series(
         [_parse_codes(text, ecg_id) for ecg_id, text in database["scp_codes"].items()],
         index=database.index, dtype=object,
@@ -250,10 +267,8 @@ def _parse_codes(text: Any, ecg_id: int) -> dict[str, float]:
 
 def _task_mapping(path: Path, task: str) -> tuple[dict[str, str], list[str], set[str]]:
     """SCP code -> class of ``task``, the sorted class names and all known codes."""
-    statements = pd.read_csv(path, index_col=0)
-    needed = {"diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass"}
-    if not needed <= set(statements.columns):
-        raise ValueError(f"{path} lacks columns {sorted(needed - set(statements.columns))}.")
+    statements = _read_table(
+        path, ["diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass"], index_col=0)
     flags = statements[["diagnostic", "form", "rhythm"]].fillna(0).astype(float)
     if task == "all":
         chosen = statements.index

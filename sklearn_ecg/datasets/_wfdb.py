@@ -94,7 +94,9 @@ def load_wfdb(
         ``fs`` and ``n_samples`` (of the file, before resampling/cropping),
         ``n_leads``, ``leads`` (normalised names of all channels),
         ``original_leads`` (names as written in the header), ``units``,
-        ``comments`` (raw header comments), ``missing_leads`` and one column per
+        ``comments`` (raw header comments), ``missing_leads``,
+        ``uncalibrated_leads`` (leads whose header gives no gain, or 0, read at
+        WFDB's default 200 units per mV, with a warning) and one column per
         ``key: value`` header comment, keys lower-cased with non-alphanumerics
         turned into ``_`` (``age``, ``sex``, ``dx``, ``reason_for_admission``...).
         ``age`` is numeric (NaN when unknown); CinC ``Dx`` codes become a list
@@ -197,6 +199,16 @@ def load_wfdb(
         warnings.warn(
             f"{len(nan_records)} records hold missing samples, returned as NaN: "
             + _first_ten(nan_records),
+            UserWarning, stacklevel=2,
+        )
+    uncalibrated = [
+        f"{row['path']} ({', '.join(leads)})" for row in rows
+        if (leads := [lead for lead in row["uncalibrated_leads"] if lead in out_leads])
+    ]
+    if uncalibrated:
+        warnings.warn(
+            "Leads whose header gives no gain (or 0: uncalibrated) were read at WFDB's default of "
+            "200 units per mV, so their amplitudes may be wrong: " + _first_ten(uncalibrated),
             UserWarning, stacklevel=2,
         )
     odd_units = sorted({

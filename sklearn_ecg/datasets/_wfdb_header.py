@@ -30,6 +30,8 @@ class _Header:
     sig_name: list[str]
     comments: list[str] = field(default_factory=list)
     multi_segment: bool = False
+    # Signals whose gain is 0 or absent (uncalibrated): read at WFDB's default 200 adu/mV.
+    uncalibrated: list[str] = field(default_factory=list)
 
 
 def _parse_header(text: str) -> _Header:
@@ -76,6 +78,8 @@ def _parse_header(text: str) -> _Header:
         header.baseline.append(baseline)
         header.units.append(s["units"] or "mV")
         header.sig_name.append(s["sig_name"].strip() or f"lead{i}")
+        if s["adc_gain"] in ("", ".") or gain == 0:
+            header.uncalibrated.append(header.sig_name[-1])
     return header
 
 

@@ -15,7 +15,7 @@ from ._wfdb_signal import _read_signal, _resample, _samples_needed, _unit_factor
 # Metadata columns that header comments may not overwrite.
 _CORE_COLUMNS = (
     "record", "path", "fs", "n_samples", "n_leads", "leads", "original_leads", "units", "comments",
-    "missing_leads",
+    "missing_leads", "uncalibrated_leads",
 )
 
 
@@ -76,6 +76,7 @@ def _read_record(
     sampto = _samples_needed(header, fs_out, duration)
     if header.n_sig == 0:
         raise ValueError("the record holds no signals")
+    uncalibrated = [normalize_lead_name(name) for name in header.uncalibrated]
     signal, header = _read_signal(path, header, sampto)
     if signal.ndim != 2 or signal.shape[0] == 0 or signal.shape[1] == 0:
         raise ValueError(f"the record holds no samples (signal shape {signal.shape})")
@@ -114,6 +115,7 @@ def _read_record(
         "units": units,
         "comments": list(header.comments),
         "missing_leads": absent,
+        "uncalibrated_leads": uncalibrated,
     }
     for key, value in parse_header_comments(header.comments).items():
         row[f"comment_{key}" if key in _CORE_COLUMNS else key] = value

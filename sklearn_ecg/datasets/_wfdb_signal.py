@@ -3,6 +3,7 @@ everything else with :func:`wfdb.rdrecord`; then millivolts and resampling."""
 
 from __future__ import annotations
 
+import math
 import os
 from fractions import Fraction
 
@@ -26,6 +27,13 @@ _TO_MV = {
     "volts": 1e3,
 }
 
+# Bytes per sample of each WFDB signal format (the WFDB specification, signal(5)); the FLAC
+# formats 508, 516 and 524 are compressed, so their size says nothing.
+_BYTES_PER_SAMPLE: dict[str, float | None] = {
+    "8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3,
+    "311": 4 / 3, "508": None, "516": None, "524": None,
+}
+
 
 def _read_signal(path: str, header: _Header, sampto: int | None) -> tuple[np.ndarray, _Header]:
     """Physical samples (leads, samples) of the record at ``path`` (without extension).
@@ -35,9 +43,41 @@ def _read_signal(path: str, header: _Header, sampto: int | None) -> tuple[np.nda
     folder = os.path.dirname(path)
     if not header.multi_segment and all(f.lower().endswith(".mat") for f in set(header.file_name)):
         return _read_mat_signal(header, folder, sampto), header
+    _check_signal_files(header, folder, sampto)
     if _is_plain_format16(header, folder):
         return _read_format16(header, folder, sampto), header
     return _read_with_wfdb(path, sampto, header.comments)  # every other layout: wfdb's reader
+
+
+def _check_signal_files(header: _Header, folder: str, sampto: int | None) -> None:
+    """Name what a reader would fail on obscurely: an unknown format code, a missing signal
+    file, or one too short for the samples the header announces."""
+    if header.multi_segment:
+        return
+    for i, fmt in enumerate(header.fmt):
+        if fmt not in _BYTES_PER_SAMPLE:
+            raise ValueError(f"signal {i} ({header.sig_name[i]}) has format {fmt!r}, which is not a "
+                             f"WFDB signal format (known: {', '.join(_BYTES_PER_SAMPLE)})")
+    for name in dict.fromkeys(header.file_name):
+        path = os.path.join(folder, name)
+        if name == "~":  # no file: the samples come from elsewhere (e.g. a network stream)
+            continue
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no signal file {path}")
+        signals = [i for i, f in enumerate(header.file_name) if f == name]
+        frame_bytes = [_BYTES_PER_SAMPLE[header.fmt[i]] for i in signals]
+        if not header.sig_len or None in frame_bytes:
+            continue
+        n_frames = header.sig_len if sampto is None else min(sampto, header.sig_len)
+        per_frame = sum(int(header.samps_per_frame[i] or 1) * frame_bytes[k] for k, i in enumerate(signals))
+        # Rounded down: packed formats (212, 310, 311) may pad their last group.
+        needed = header.byte_offset[signals[0]] + math.floor(n_frames * per_frame)
+        size = os.path.getsize(path)
+        if size < needed:
+            raise ValueError(
+                f"signal file {path} is truncated: {size} bytes, but {n_frames} samples of its "
+                f"{len(signals)} signal(s) in format {header.fmt[signals[0]]} need {needed}"
+            )
 
 
 def _samples_needed(header: _Header, fs_out: float | None, duration: float | None) -> int | None:
@@ -126,6 +166,11 @@ def _read_mat_signal(header: _Header, folder: str, sampto: int | None) -> np.nda
         keys = [k for k in content if not k.startswith("__")]
         raise ValueError(f"{mat_path} holds no 'val' matrix (variables: {keys})")
     val = np.asarray(content["val"])
+    if val.dtype == object or not np.issubdtype(val.dtype, np.number) or val.ndim > 2:
+        raise ValueError(
+            f"'val' in {mat_path} must be a numeric matrix (leads x samples), got a {val.ndim}-D "
+            f"{'cell array' if val.dtype == object else f'array of {val.dtype}'} of shape {val.shape}"
+        )
     if val.ndim == 1:
         val = val[None, :]
     if val.shape[0] != header.n_sig:
