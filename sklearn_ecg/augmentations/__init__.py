@@ -15,8 +15,8 @@ hhi-aml/ecg-selfsupervised; amplitudes are in the units of the input (mV here,
 where the published code worked on standardised leads). :func:`default_ssl_augmentations`
 is the pair they found best for SimCLR and BYOL.
 
-Modules: ``_time`` (:class:`RandomResizedCrop`, :class:`TimeOut`), ``_noise``
-(:class:`GaussianNoise`, :class:`BaselineWander`, :class:`PowerlineNoise`, :class:`BaselineShift`),
+Modules: ``_time`` (:class:`RandomResizedCrop`, :class:`TimeOut`), ``_noise`` (:class:`GaussianNoise`,
+:class:`EMNoise`, :class:`BaselineWander`, :class:`PowerlineNoise`, :class:`BaselineShift`),
 ``_leads`` (:class:`ChannelResize`, :class:`RandomLeadMasking`), ``_compose`` (:class:`Compose`,
 :func:`default_ssl_augmentations`) and ``_base`` (:class:`BatchAugmentation`, their base class).
 """
@@ -24,7 +24,7 @@ Modules: ``_time`` (:class:`RandomResizedCrop`, :class:`TimeOut`), ``_noise``
 from ._base import BatchAugmentation
 from ._compose import Compose, default_ssl_augmentations
 from ._leads import ChannelResize, RandomLeadMasking
-from ._noise import BaselineShift, BaselineWander, GaussianNoise, PowerlineNoise
+from ._noise import BaselineShift, BaselineWander, EMNoise, GaussianNoise, PowerlineNoise
 from ._time import RandomResizedCrop, TimeOut
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "BaselineWander",
     "ChannelResize",
     "Compose",
+    "EMNoise",
     "GaussianNoise",
     "PowerlineNoise",
     "RandomLeadMasking",

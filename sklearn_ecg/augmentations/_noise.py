@@ -1,4 +1,4 @@
-"""Additive noise: white noise, baseline wander, mains hum and baseline steps."""
+"""Additive noise: white noise, muscle (EM) noise, baseline wander, mains hum and baseline steps."""
 
 from __future__ import annotations
 
@@ -34,6 +34,38 @@ class GaussianNoise(BatchAugmentation):
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}"
+
+
+class EMNoise(BatchAugmentation):
+    """Add electromyographic (high-frequency) noise: white Gaussian noise of standard deviation
+    ``C ~ U(0, max_scale)`` drawn per ECG, independent on every lead and sample.
+
+    The published code's ``EMNoise`` (used for the noise-robustness levels, where the paper
+    calls it electrode-motion noise).
+
+    Parameters
+    ----------
+    max_scale : float, default=0.5
+        Upper bound of ``C``, in the units of the input (published default).
+    generator : torch.Generator, optional
+
+    Examples
+    --------
+    >>> import torch
+    >>> EMNoise(0.1)(torch.zeros(2, 12, 250)).shape
+    torch.Size([2, 12, 250])
+    """
+
+    def __init__(self, max_scale: float = 0.5, generator: torch.Generator | None = None):
+        super().__init__(generator)
+        self.max_scale = _check_positive("max_scale", max_scale)
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self._uniform(x, x.shape[0], 1, 1, high=self.max_scale)
+        return x + (scale * self._normal(x, *x.shape)).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"max_scale={self.max_scale}"
 
 
 class BaselineWander(BatchAugmentation):

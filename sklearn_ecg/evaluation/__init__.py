@@ -5,6 +5,9 @@
 - :func:`linear_evaluation` (``_linear_evaluation``): a linear probe on PTB-XL's recommended folds;
 - :func:`macro_roc_auc` and :func:`per_class_roc_auc` (``_metrics``): the one ROC AUC of the
   library, for multi-label targets and for classes absent from a split;
+- :func:`noise_robustness` (``_robustness``): a classifier scored under the published
+  physiological-noise levels; :func:`patient_identification` (``_identification``): nearest-
+  neighbour identification of known patients from their embeddings;
 - ``_probe``: the default linear probe and the fitting the protocols share.
 
 The plots live in :mod:`sklearn_ecg.plotting`, their documented home; :func:`plot_label_efficiency`,
@@ -12,17 +15,23 @@ The plots live in :mod:`sklearn_ecg.plotting`, their documented home; :func:`plo
 """
 
 from ..plotting import plot_ecg_12lead, plot_embedding_2d, plot_label_efficiency
+from ._identification import patient_identification
 from ._label_efficiency import label_efficiency_curve
 from ._labels import stratified_subset
 from ._linear_evaluation import linear_evaluation
 from ._metrics import macro_roc_auc, per_class_roc_auc
 from ._probe import default_probe
+from ._robustness import NOISE_LEVELS, add_noise, noise_robustness
 
 __all__ = [
+    "NOISE_LEVELS",
+    "add_noise",
     "default_probe",
     "label_efficiency_curve",
     "linear_evaluation",
     "macro_roc_auc",
+    "noise_robustness",
+    "patient_identification",
     "per_class_roc_auc",
     "plot_ecg_12lead",
     "plot_embedding_2d",
