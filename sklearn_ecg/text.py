@@ -10,9 +10,10 @@ the clones a grid search makes load the model once and reuse each other's embedd
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,10 @@ __all__ = ["DEFAULT_TEXT_MODEL", "SentenceEncoder", "clear_text_encoders", "get_
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = (DEFAULT_TEXT_MODEL, f"sentence-transformers/{DEFAULT_TEXT_MODEL}")
 _INSTALL_HINT = "pip install sklearn-ecg[text]"
+_SAVE_HINT = "save one locally first (SentenceTransformer(...).save(path))"
+# A sentence-transformers directory has modules.json; a plain Hugging Face transformers model
+# (config.json), which sentence-transformers wraps with mean pooling, is accepted too.
+_MODEL_FILES = ("modules.json", "config.json")
 
 
 def resolve_text_model(text_model: str | Path) -> Path:
@@ -50,7 +55,12 @@ def resolve_text_model(text_model: str | Path) -> Path:
         raise ValueError(
             f"text_model={str(text_model)!r} is neither {DEFAULT_TEXT_MODEL!r} nor an existing "
             "directory holding a sentence-transformers model; models are never downloaded, "
-            "save one locally first (SentenceTransformer(...).save(path))."
+            f"{_SAVE_HINT}."
+        )
+    if not any((path / name).is_file() for name in _MODEL_FILES):
+        raise ValueError(
+            f"text_model={str(text_model)!r} is not a sentence-transformers model directory: it "
+            f"holds neither {' nor '.join(_MODEL_FILES)}; {_SAVE_HINT}."
         )
     return path.resolve()
 
@@ -61,6 +71,21 @@ def _import_sentence_transformer() -> Any:
     except ImportError as exc:
         raise ImportError(f"Text encoders need sentence-transformers: {_INSTALL_HINT}") from exc
     return SentenceTransformer
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Loading a local model without transformers' "Loading weights" progress bar (global
+    state, restored afterwards)."""
+    from transformers.utils import logging
+
+    enabled = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            logging.enable_progress_bar()
 
 
 class SentenceEncoder:
@@ -107,8 +132,15 @@ class SentenceEncoder:
         """The loaded, frozen SentenceTransformer (loaded on first access)."""
         if self._model is None:
             SentenceTransformer = _import_sentence_transformer()
-            model = SentenceTransformer(str(self.model_path), device=self.device,
-                                        local_files_only=True, trust_remote_code=False)
+            try:
+                with _quiet_transformers():
+                    model = SentenceTransformer(str(self.model_path), device=self.device,
+                                                local_files_only=True, trust_remote_code=False)
+            except (OSError, ValueError, KeyError) as exc:
+                raise ValueError(
+                    f"Could not load the text model at {self.model_path}: it is not a usable "
+                    f"sentence-transformers model directory ({type(exc).__name__}: {exc})."
+                ) from exc
             model.eval()
             for parameter in model.parameters():
                 parameter.requires_grad_(False)

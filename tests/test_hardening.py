@@ -468,3 +468,24 @@ def test_damaged_ptbxl_tables_name_the_file_and_the_column(ptbxl_tables, table, 
             path, index=table == "scp_statements.csv")
     with pytest.raises(ValueError, match=f"{table}.*{message}|{message}.*{table}"):
         load_ptbxl(ptbxl_tables, load_signals=False)
+
+
+# -- the text model of METS ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "fill, message",
+    [
+        (lambda folder: None, "is not a sentence-transformers model directory: it holds neither "
+                              "modules.json nor config.json"),
+        (lambda folder: (folder / "config.json").write_text("{}"),
+         "Could not load the text model at .*: it is not a usable sentence-transformers model"),
+    ],
+    ids=["empty-directory", "wrong-directory"],
+)
+def test_a_text_model_directory_that_is_no_model_says_so(tmp_path, fill, message):
+    pytest.importorskip("sentence_transformers")
+    from sklearn_ecg.datasets import make_synthetic_ecg
+
+    fill(tmp_path)
+    data = make_synthetic_ecg(n_patients=4, ecgs_per_patient=1, random_state=0)
+    with pytest.raises(ValueError, match=message):
+        tiny_estimator("mets", text_model=str(tmp_path)).fit(data.X, data.reports)

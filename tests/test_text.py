@@ -46,11 +46,14 @@ def test_missing_packages_say_how_to_install(monkeypatch):
         get_text_encoder(DEFAULT_TEXT_MODEL)
 
 
-def test_loads_offline_frozen_and_embeds_meaningfully(monkeypatch):
+def test_loads_offline_frozen_quietly_and_embeds_meaningfully(monkeypatch, capfd):
     block_network(monkeypatch)
     clear_text_encoders()
     encoder = get_text_encoder(DEFAULT_TEXT_MODEL, "cpu")
     assert encoder._model is None  # lazy: nothing loaded yet
+    capfd.readouterr()
+    assert encoder.model is not None
+    assert capfd.readouterr() == ("", "")  # no "Loading weights" progress bar
     vectors = encoder.encode(["atrial fibrillation", "atrial fibrillation with rapid ventricular response",
                               "normal sinus rhythm"])
     assert vectors.shape == (3, encoder.dimension) == (3, 384) and vectors.dtype == np.float32
