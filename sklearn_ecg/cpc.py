@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch.utils.data import Dataset
 
 from ._base import BaseECGEmbedder
-from .nn.cpc import POOLINGS, CPCContextNetwork, CPCObjective
+from .nn.cpc import POOLINGS, CPCContextNetwork, CPCObjective, steps_out
 from .nn.data import RandomCropDataset
 from .nn.windows import embed_in_windows
 
@@ -185,10 +185,7 @@ class CPCTransformer(BaseECGEmbedder):
                 )
 
     def _encoder_steps(self, n_samples: int) -> int:
-        kernels, strides = _ENCODERS[self.encoder]
-        for kernel, stride in zip(kernels, strides):
-            n_samples = (n_samples + 2 * ((kernel - 1) // 2) - kernel) // stride + 1
-        return n_samples
+        return steps_out(n_samples, *_ENCODERS[self.encoder])
 
     def _min_samples(self) -> int:
         # Transform needs one window; fit checks crop_length itself (RandomCropDataset). Whole

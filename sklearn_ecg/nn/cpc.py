@@ -41,9 +41,14 @@ class CPCEncoder(nn.Sequential):
         self.out_features = channels
 
     def output_length(self, n_samples: int) -> int:
-        for kernel, stride in zip(self.kernel_sizes, self.strides):
-            n_samples = (n_samples + 2 * ((kernel - 1) // 2) - kernel) // stride + 1
-        return n_samples
+        return steps_out(n_samples, self.kernel_sizes, self.strides)
+
+
+def steps_out(n_samples: int, kernel_sizes: Sequence[int], strides: Sequence[int]) -> int:
+    """Encoder steps of a record of ``n_samples`` samples (padding (k - 1) // 2 per layer)."""
+    for kernel, stride in zip(kernel_sizes, strides):
+        n_samples = (n_samples + 2 * ((kernel - 1) // 2) - kernel) // stride + 1
+    return n_samples
 
 
 class CPCContextNetwork(nn.Module):
