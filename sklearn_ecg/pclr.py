@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 from ._base import BaseECGEmbedder
 from ._validation import check_positive_ints, warn_if_no_negatives
 from .nn.pclr import InterpolatingEncoder, PatientPairDataset, PCLRObjective
-from .nn.resnet1d import RibeiroResNet1d
+from .nn.resnet1d import RibeiroResNet1d, keras_unit_strides
 
 
 class PCLRTransformer(BaseECGEmbedder):
@@ -25,6 +25,12 @@ class PCLRTransformer(BaseECGEmbedder):
     pairs are two different ECGs of the same patient (Diamant et al., PLOS Comput
     Biol 2022), then embeds ECGs as the 320-d global average pool of the encoder.
     The projection head is used for the loss only and dropped by ``transform``.
+
+    The encoder is the Keras model of ml4h's release layer for layer (TensorFlow
+    "same" padding of convolutions and max-pooling, BatchNorm epsilon 1e-3 and
+    momentum 0.99, per-unit strides from the input length), so the released
+    ``PCLR.h5`` loads with :func:`sklearn_ecg.pretrained.load_pclr_keras` and a
+    model trained here has the same architecture.
 
     Parameters
     ----------
@@ -42,6 +48,18 @@ class PCLRTransformer(BaseECGEmbedder):
     filters : tuple of int, default=(64, 128, 196, 256, 320)
         Stem and residual-unit widths (paper's encoder, about 6.39 M parameters).
     kernel_size : int, default=16
+    unit_samples : tuple of int or None, default=None
+        Samples after each residual unit; each unit's stride is its input length
+        // this, as ml4h computes it. ``None``: a stride of 4 per unit, which for
+        4096 samples is ml4h's (1024, 256, 64, 16). The released lead-II model
+        takes 2500 samples with (1024, 256, 64, 16), i.e. strides 2, 4, 4, 4.
+    stem_batchnorm : bool, default=True
+        BatchNorm after the stem convolution (every released model but lead II).
+    batchnorm_momentum : float, default=0.99
+        Running-average momentum of the BatchNorm layers in Keras' convention
+        (ml4h's 0.99: each training batch moves the statistics ``transform`` uses
+        by 1 %; torch's default is 0.9 in this convention). Short runs on small
+        data may need less, e.g. 0.9, for the statistics to catch up with the weights.
     projection_dims : tuple of int, default=(320, 320)
         Projection head Dense(320, ReLU) -> Dense(320), discarded after training.
     single_ecg : {"windows", "augment", "drop"}, default="windows"
@@ -95,6 +113,9 @@ class PCLRTransformer(BaseECGEmbedder):
         temperature: float = 0.1,
         filters: Sequence[int] = (64, 128, 196, 256, 320),
         kernel_size: int = 16,
+        unit_samples: Sequence[int] | None = None,
+        stem_batchnorm: bool = True,
+        batchnorm_momentum: float = 0.99,
         projection_dims: Sequence[int] = (320, 320),
         single_ecg: str = "windows",
         max_epochs: int = 50,
@@ -111,6 +132,9 @@ class PCLRTransformer(BaseECGEmbedder):
         self.temperature = temperature
         self.filters = filters
         self.kernel_size = kernel_size
+        self.unit_samples = unit_samples
+        self.stem_batchnorm = stem_batchnorm
+        self.batchnorm_momentum = batchnorm_momentum
         self.projection_dims = projection_dims
         self.single_ecg = single_ecg
         self.max_epochs = max_epochs
@@ -128,22 +152,44 @@ class PCLRTransformer(BaseECGEmbedder):
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "filters": ["array-like"],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "unit_samples": ["array-like", None],
+        "stem_batchnorm": ["boolean"],
+        "batchnorm_momentum": [Interval(Real, 0, 1, closed="both")],
         "projection_dims": ["array-like"],
         "single_ecg": [StrOptions({"windows", "augment", "drop"})],
     }
 
     def _check_method_params(self) -> None:
-        if len(check_positive_ints(self.filters, "filters")) < 2:
+        filters = check_positive_ints(self.filters, "filters")
+        if len(filters) < 2:
             raise ValueError(f"filters needs a stem width and at least one unit, got {self.filters}.")
         check_positive_ints(self.projection_dims, "projection_dims")
+        if self.unit_samples is not None:
+            check_positive_ints(self.unit_samples, "unit_samples", length=len(filters) - 1)
+            if self.n_samples is not None:
+                keras_unit_strides(self.n_samples, self.unit_samples)  # raises if a unit would grow
+            elif list(self.unit_samples) != sorted(self.unit_samples, reverse=True):
+                raise ValueError(f"unit_samples must not increase, got {self.unit_samples}.")
 
     def _min_samples(self) -> int:
         # Halving for the "windows" views needs 2 samples; without resampling the
         # residual units need enough length to downsample.
-        return 2 if self.n_samples is not None else 4 ** (len(self.filters) - 1)
+        if self.n_samples is not None:
+            return 2
+        if self.unit_samples is not None:
+            return int(self.unit_samples[0])
+        return 4 ** (len(self.filters) - 1)
+
+    def _unit_strides(self) -> tuple[int, ...]:
+        if self.unit_samples is None:
+            return (4,) * (len(self.filters) - 1)
+        n_in = self.n_samples if self.n_samples is not None else self.n_samples_in_
+        return keras_unit_strides(n_in, self.unit_samples)
 
     def build_encoder(self) -> InterpolatingEncoder:
-        backbone = RibeiroResNet1d(self.n_leads_in_, tuple(self.filters), 4, self.kernel_size)
+        backbone = RibeiroResNet1d(self.n_leads_in_, tuple(self.filters), self._unit_strides(),
+                                   self.kernel_size, stem_batchnorm=bool(self.stem_batchnorm),
+                                   bn_momentum=float(self.batchnorm_momentum))
         return InterpolatingEncoder(backbone, self.n_samples)
 
     def _build_objective(self, encoder: nn.Module) -> PCLRObjective:

@@ -17,8 +17,11 @@ from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.nn.pclr import PatientPairDataset
 from sklearn_ecg.nn.resnet1d import RibeiroResNet1d
 
+# Keras' BatchNorm momentum (0.99, the default) leaves the running statistics far behind the
+# weights after the ~100 updates of these runs (identification gains fell to -0.08..0.09); 0.9
+# (torch's default) lets them catch up.
 SMALL = dict(n_samples=256, filters=(16, 32, 64), kernel_size=7, projection_dims=(64, 64),
-             batch_size=16, lr=1e-3, random_state=0, device="cpu")
+             batchnorm_momentum=0.9, batch_size=16, lr=1e-3, random_state=0, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +46,48 @@ def test_published_encoder_shape_and_parameter_count():
     assert [type(m).__name__ for m in projection] == ["Linear", "ReLU", "Linear"]
 
 
-def test_residual_units_downsample_by_four_as_published():
-    encoder = RibeiroResNet1d(12)
-    x = encoder.stem(torch.zeros(1, 12, 4096))
+def unit_lengths_and_widths(encoder, n_samples):
+    x = encoder.stem(torch.zeros(1, encoder.stem[0].in_channels, n_samples))
     lengths, widths = [], []
     skip = x
     for unit in encoder.units:
         x, skip = unit((x, skip))
         lengths.append(x.shape[-1])
         widths.append(x.shape[1])
+    return lengths, widths
+
+
+def test_residual_units_downsample_by_four_as_published():
+    lengths, widths = unit_lengths_and_widths(RibeiroResNet1d(12), 4096)
     assert lengths == [1024, 256, 64, 16] and widths == [128, 196, 256, 320]
+
+
+def test_encoder_follows_keras_batchnorm_and_ml4h_strides():
+    encoder = PCLRTransformer(device="cpu")
+    encoder.describe_input(np.zeros((1, 12, 5000), dtype=np.float32))
+    backbone = encoder.build_encoder().backbone
+    norms = [m for m in backbone.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert len(norms) == 9 and all(m.eps == 1e-3 and abs(m.momentum - 0.01) < 1e-12 for m in norms)
+    assert backbone.strides == (4, 4, 4, 4)
+    # The released lead-II model: 2500 samples, ml4h's unit lengths, no BatchNorm after the stem.
+    lead2 = PCLRTransformer(leads=["II"], n_samples=2500, unit_samples=(1024, 256, 64, 16),
+                            stem_batchnorm=False, device="cpu")
+    lead2.describe_input(np.zeros((1, 1, 2500), dtype=np.float32))
+    backbone = lead2.build_encoder().backbone
+    assert backbone.strides == (2, 4, 4, 4)
+    assert [type(m).__name__ for m in backbone.stem] == ["SameConv1d", "ReLU"]
+    assert unit_lengths_and_widths(backbone, 2500)[0] == [1250, 313, 79, 20]
+    with pytest.raises(ValueError, match="must not increase"):
+        PCLRTransformer(n_samples=512, unit_samples=(1024, 256, 64, 16)).fit(np.zeros((4, 12, 600)))
+
+
+def test_same_max_pooling_pads_both_sides_like_tensorflow():
+    from sklearn_ecg.nn.resnet1d import SameMaxPool1d
+    x = -torch.arange(10.0).view(1, 1, 10)  # decreasing: a window's max is its first real sample
+    # TensorFlow "same", pool 4 on 10 samples: 3 outputs, 2 padded samples split 1 left, 1 right,
+    # so the windows start at -1, 3, 7 (torch's ceil_mode would start them at 0, 4, 8).
+    assert SameMaxPool1d(4)(x).flatten().tolist() == [-0.0, -3.0, -7.0]
+    assert SameMaxPool1d(2)(x).flatten().tolist() == [-0.0, -2.0, -4.0, -6.0, -8.0]
 
 
 def test_pair_dataset_draws_two_different_ecgs_of_one_patient():
