@@ -11,7 +11,7 @@ import os
 
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -19,9 +19,11 @@ from sklearn_ecg import PCLRTransformer
 from sklearn_ecg.datasets import make_synthetic_ecg
 
 FAST = os.environ.get("SKLEARN_ECG_FAST") == "1"
+if FAST:
+    print("Fast mode (SKLEARN_ECG_FAST=1): tiny data and models, so the numbers below are not meaningful.")
 
 # %%
-data = make_synthetic_ecg(n_patients=12 if FAST else 90, ecgs_per_patient=(2, 4), random_state=0)
+data = make_synthetic_ecg(n_patients=24 if FAST else 90, ecgs_per_patient=(2, 4), random_state=0)
 pipeline = make_pipeline(
     PCLRTransformer(n_samples=128 if FAST else 512, filters=(8, 16, 16) if FAST else (16, 32, 48, 64, 96),
                     max_epochs=1 if FAST else 6, batch_size=16, random_state=0),
@@ -34,12 +36,13 @@ grid = {
 }
 
 # %% [markdown]
-# `groups` is used twice: by `GroupKFold` (no patient in both training and
-# validation folds) and, routed as `pclrtransformer__groups`, by PCLR to pair
+# `groups` is used twice: by `StratifiedGroupKFold` (no patient in both training
+# and validation folds, each fold with the classes' proportions as far as the
+# patients allow) and, routed as `pclrtransformer__groups`, by PCLR to pair
 # ECGs of the same patient. Scikit-learn slices it with the folds.
 
 # %%
-search = GridSearchCV(pipeline, grid, cv=GroupKFold(n_splits=2 if FAST else 3),
+search = GridSearchCV(pipeline, grid, cv=StratifiedGroupKFold(n_splits=2 if FAST else 3),
                       scoring="balanced_accuracy", n_jobs=1)
 search.fit(data.X, data.y, groups=data.patient_id, pclrtransformer__groups=data.patient_id)
 table = pd.DataFrame(search.cv_results_)[["param_pclrtransformer__temperature", "param_pclrtransformer__lr",

@@ -22,6 +22,8 @@ from sklearn_ecg import PCLRTransformer
 from sklearn_ecg.datasets import make_synthetic_ecg
 
 FAST = os.environ.get("SKLEARN_ECG_FAST") == "1"
+if FAST:
+    print("Fast mode (SKLEARN_ECG_FAST=1): tiny data and models, so the numbers below are not meaningful.")
 
 # %% [markdown]
 # Synthetic 12-lead ECGs (10 s at 100 Hz, in mV) of patients with several ECGs

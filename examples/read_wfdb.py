@@ -21,6 +21,8 @@ from sklearn_ecg.datasets import load_wfdb, make_synthetic_ecg
 from sklearn_ecg.evaluation import plot_ecg_12lead
 
 FAST = os.environ.get("SKLEARN_ECG_FAST") == "1"
+if FAST:
+    print("Fast mode (SKLEARN_ECG_FAST=1): tiny data and models, so the numbers below are not meaningful.")
 
 # %% [markdown]
 # Write a few records as a device would: 12 leads at 500 Hz, in mV, with the

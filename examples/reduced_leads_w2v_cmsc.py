@@ -21,6 +21,8 @@ from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.w2v_cmsc import W2VCMSCTransformer
 
 FAST = os.environ.get("SKLEARN_ECG_FAST") == "1"
+if FAST:
+    print("Fast mode (SKLEARN_ECG_FAST=1): tiny data and models, so the numbers below are not meaningful.")
 
 # %%
 data = make_synthetic_ecg(n_patients=16 if FAST else 150, ecgs_per_patient=(2, 4), random_state=0)

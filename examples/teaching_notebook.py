@@ -54,6 +54,8 @@ from sklearn_ecg.evaluation import (
 from sklearn_ecg.supervised import SupervisedECGClassifier
 
 FAST = os.environ.get("SKLEARN_ECG_FAST") == "1"  # tiny settings for automated tests
+if FAST:
+    print("Fast mode (SKLEARN_ECG_FAST=1): tiny data and models, so the numbers below are not meaningful.")
 plt.rcParams["figure.dpi"] = 90
 
 # %% [markdown]

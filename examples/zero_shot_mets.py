@@ -19,6 +19,8 @@ from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.mets import METSZeroShotClassifier
 
 FAST = os.environ.get("SKLEARN_ECG_FAST") == "1"
+if FAST:
+    print("Fast mode (SKLEARN_ECG_FAST=1): tiny data and models, so the numbers below are not meaningful.")
 
 # %% [markdown]
 # Synthetic ECGs come with short English reports, e.g.:

@@ -50,20 +50,32 @@ def plot_label_efficiency(
     *,
     ax: Any = None,
     spread: str = "std",
+    baselines: Sequence[str] = (),
     title: str | None = None,
     ylabel: str = "macro ROC AUC",
     logx: bool = True,
 ) -> Any:
     """Mean score against the number of labels, one line per method, with its spread shaded.
 
+    Each method family has one colour and each kind one line style: pretrained
+    methods solid, the same encoder trained from scratch (a method named
+    ``"<family> supervised"`` or ``"<family> from scratch"``, or a ``kind``
+    column saying ``"from scratch"``) dashed with open markers, baselines dotted
+    in greys. The legend stands outside the axes and says what the band shows;
+    the budget that used every label is marked ``all`` on the x axis.
+
     Parameters
     ----------
     results : DataFrame, dict of DataFrames or list of DataFrames
         Output(s) of :func:`~sklearn_ecg.evaluation.label_efficiency_curve`; a
-        dict's keys name the methods.
+        dict's keys name the methods. An optional ``kind`` column
+        (``"pretrained"``, ``"from scratch"`` or ``"baseline"``) sets each
+        method's kind.
     ax : matplotlib Axes, optional
     spread : {"std", "range"}, default="std"
         Shade mean +/- one standard deviation over repeats, or min to max.
+    baselines : list of str, default=()
+        Methods drawn as baselines (e.g. ``["raw+LR", "MiniRocket+LR"]``).
     title, ylabel : str, optional
     logx : bool, default=True
         Logarithmic x axis (budgets are usually doubling).
@@ -76,37 +88,94 @@ def plot_label_efficiency(
     --------
     >>> import pandas as pd
     >>> from sklearn_ecg.plotting import plot_label_efficiency
-    >>> df = pd.DataFrame({"method": ["a"] * 4, "n_labels": [10, 10, 20, 20],
-    ...                    "repeat": [0, 1, 0, 1], "score": [.6, .7, .8, .8]})
+    >>> df = pd.DataFrame({"method": ["a"] * 4 + ["a supervised"] * 4, "n_labels": [10, 10, 20, 20] * 2,
+    ...                    "repeat": [0, 1] * 4, "score": [.6, .7, .8, .8, .5, .6, .7, .8]})
     >>> ax = plot_label_efficiency(df)
-    >>> [line.get_label() for line in ax.get_lines()]
-    ['a']
+    >>> [(line.get_label(), line.get_linestyle()) for line in ax.get_lines()]
+    [('a', '-'), ('a supervised', '--')]
     """
     if spread not in ("std", "range"):
         raise ValueError(f"spread must be 'std' or 'range', got {spread!r}.")
     frame = _results_frame(results)
     plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    for method, rows in frame.groupby("method", sort=False):
-        stats = rows.groupby("n_labels")["score"].agg(["mean", "std", "min", "max"]).sort_index()
+        _, ax = plt.subplots(figsize=(7.5, 4))
+    styles = _curve_styles(frame, set(baselines))
+    for method, style in styles.items():
+        stats = (frame[frame["method"] == method].groupby("n_labels")["score"]
+                 .agg(["mean", "std", "min", "max"]).sort_index())
         low, high = ((stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0))
                      if spread == "std" else (stats["min"], stats["max"]))
-        line, = ax.plot(stats.index, stats["mean"], marker="o", label=str(method))
-        ax.fill_between(stats.index, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.plot(stats.index, stats["mean"], label=str(method), **style)
+        ax.fill_between(stats.index, low, high, color=style["color"], alpha=0.12, linewidth=0)
     budgets = np.sort(frame["n_labels"].unique())
     if logx:
         ax.set_xscale("log")
         ax.minorticks_off()
     ax.set_xticks(budgets)
-    ax.set_xticklabels([str(int(b)) for b in budgets])
+    ax.set_xticklabels(_budget_labels(frame, budgets))
     ax.set_xlabel("labelled ECGs")
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    repeats = f"\nover {frame['repeat'].nunique()} label subsets" if "repeat" in frame else ""
+    band = "mean \u00b1 1 std" if spread == "std" else "min to max"
+    ax.legend(fontsize="small", title=f"line: mean score\nshaded: {band}{repeats}", title_fontsize="small",
+              alignment="left", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+              frameon=False)
     if title:
         ax.set_title(title)
     return ax
+
+
+# Line style and marker of each kind of curve; baselines are drawn in greys.
+_KIND_STYLES = {
+    "pretrained": {"linestyle": "-", "marker": "o"},
+    "from scratch": {"linestyle": "--", "marker": "o", "markerfacecolor": "white"},
+    "baseline": {"linestyle": ":", "marker": "s"},
+}
+_FROM_SCRATCH_SUFFIXES = (" supervised", " from scratch")
+_BASELINE_COLOURS = ("0.1", "0.5", "0.3", "0.65")
+
+
+def _curve_styles(frame: pd.DataFrame, baselines: set[str]) -> dict[str, dict[str, Any]]:
+    """Plot keywords of each method, in legend order: each family's pretrained curve, then its
+    from-scratch one, families in order of appearance, baselines last."""
+    from matplotlib import colormaps
+
+    given = frame.groupby("method", sort=False)["kind"].first() if "kind" in frame else {}
+    kinds, families = {}, {}
+    for method in pd.unique(frame["method"]):
+        family = str(method)
+        suffix = next((s for s in _FROM_SCRATCH_SUFFIXES if family.endswith(s)), None)
+        if suffix:
+            family = family[: -len(suffix)]
+        kind = given.get(method) or ("baseline" if method in baselines else
+                                     "from scratch" if suffix else "pretrained")
+        if kind not in _KIND_STYLES:
+            raise ValueError(f"kind of {method!r} must be one of {list(_KIND_STYLES)}, got {kind!r}.")
+        kinds[method], families[method] = kind, family
+    colour_of = {}
+    for method in kinds:
+        if kinds[method] != "baseline":
+            colour_of.setdefault(families[method], colormaps["tab10"](len(colour_of) % 10))
+    order = list(colour_of)
+    methods = sorted(kinds, key=lambda m: (kinds[m] == "baseline", order.index(families[m])
+                                           if families[m] in colour_of else 0, kinds[m] != "pretrained"))
+    styles, n_baselines = {}, 0
+    for method in methods:
+        if kinds[method] == "baseline":
+            colour = _BASELINE_COLOURS[n_baselines % len(_BASELINE_COLOURS)]
+            n_baselines += 1
+        else:
+            colour = colour_of[families[method]]
+        styles[method] = {**_KIND_STYLES[kinds[method]], "color": colour, "markersize": 5}
+    return styles
+
+
+def _budget_labels(frame: pd.DataFrame, budgets: np.ndarray) -> list[str]:
+    """Tick labels of the budgets: the number of labels, and ``all`` where a budget used them all."""
+    every = set(frame.loc[frame["budget"].astype(str) == "all", "n_labels"]) if "budget" in frame else set()
+    return [f"all\n({int(b)})" if b in every else str(int(b)) for b in budgets]
 
 
 def _paper_grid(ax: Any, width: float, height: float, left: float) -> None:

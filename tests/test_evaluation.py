@@ -289,6 +289,30 @@ def test_plot_label_efficiency_several_methods():
         plot_label_efficiency(pd.DataFrame({"method": ["a"], "score": [1.0]}))
 
 
+def test_plot_label_efficiency_reads_at_a_glance():
+    Z, y = toy()
+    runs = {name: label_efficiency_curve(None, Z * s, y, n_labels=[6, "all"], n_repeats=2, precomputed=True)
+            for name, s in (("raw", 0.1), ("B from scratch", 0.5), ("A", 1.0), ("B", 0.8),
+                            ("A supervised", 0.3))}
+    ax = plot_label_efficiency(runs, baselines=["raw"])
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    # Families in order of first appearance, each pretrained curve then its from-scratch one, baselines last.
+    assert list(lines) == ["B", "B from scratch", "A", "A supervised", "raw"]
+    assert lines["A"].get_color() == lines["A supervised"].get_color() != lines["B"].get_color()
+    assert [lines[m].get_linestyle() for m in lines] == ["-", "--", "-", "--", ":"]
+    assert lines["A supervised"].get_markerfacecolor() == "white"
+    n_all = runs["A"].loc[runs["A"]["budget"] == "all", "n_labels"].iloc[0]  # the whole pool
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["6", f"all\n({n_all})"]
+    legend = ax.get_legend()
+    assert "1 std" in legend.get_title().get_text() and "2 label subsets" in legend.get_title().get_text()
+    assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1  # outside the axes
+    kinds = pd.concat([df.assign(method=name, kind="baseline" if name == "A" else None)
+                       for name, df in runs.items()])
+    assert plot_label_efficiency(kinds).get_lines()[-1].get_label() == "A"
+    with pytest.raises(ValueError, match="kind of 'raw' must be one of"):
+        plot_label_efficiency(kinds.assign(kind="pretrained?"))
+
+
 def test_plot_ecg_12lead_layouts():
     rng = np.random.default_rng(0)
     ecg = 0.1 * rng.standard_normal((12, 1000))
@@ -314,3 +338,16 @@ def test_plot_embedding_2d():
         plot_embedding_2d(Z, y, method="umap")
     with pytest.raises(ValueError, match="labels"):
         plot_embedding_2d(Z, y[:3])
+
+
+def test_scores_of_tiny_budgets_do_not_leak_scikit_learn_warnings():
+    import warnings
+
+    Z, y = toy()
+    keep = y != 2  # the test set lacks a class the probes predict
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        curve = label_efficiency_curve(None, Z[:150], y[:150], X_test=Z[150:][keep[150:]],
+                                       y_test=y[150:][keep[150:]], n_labels=[6], n_repeats=2,
+                                       precomputed=True, scoring="balanced_accuracy")
+    assert curve["score"].notna().all()

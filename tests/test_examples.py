@@ -38,6 +38,10 @@ def test_example_runs_in_fast_mode(path, tmp_path):
             pytest.skip(f"{path.name} needs {module}.{name}, which does not import: {exc}")
     result = run_fast(path, tmp_path)
     assert result.returncode == 0, f"{path.name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    assert "not meaningful" in result.stdout.splitlines()[0]  # fast-mode numbers say what they are
+    # Nothing leaks from dependencies: no warnings, and progress bars only where asked for (the demo).
+    assert "Warning" not in result.stderr
+    assert path.name == "demo.py" or not result.stderr.strip(), result.stderr[-3000:]
     if path.name == "demo.py":
         assert (tmp_path / "demo_output" / "label_efficiency.png").stat().st_size > 10_000
         assert "PCLR + linear probe" in result.stdout and "raw signal + linear probe" in result.stdout

@@ -14,7 +14,7 @@ from sklearn.multiclass import OneVsRestClassifier
 
 from ._labels import _as_seed, _check_targets, _split, stratified_subset
 from ._metrics import _make_scorer
-from ._probe import _fit_quietly, _pretrain, default_probe
+from ._probe import _fit_quietly, _pretrain, _quiet_tiny_budgets, default_probe
 
 _MODES = ("embedding", "supervised")
 
@@ -218,8 +218,10 @@ def label_efficiency_curve(
             start = time.perf_counter()
             _fit_quietly(model, _take(features, subset), y[subset])
             fit_time = time.perf_counter() - start
+            with _quiet_tiny_budgets():
+                score = float(scorer(model, features_test, y_test))
             rows.append({"method": name, "budget": budget, "n_labels": len(subset), "repeat": repeat,
-                         "score": float(scorer(model, features_test, y_test)), "fit_time": fit_time})
+                         "score": score, "fit_time": fit_time})
         if verbose:
             scores = [r["score"] for r in rows if r["budget"] == budget]
             spread = np.nanstd(scores, ddof=1) if len(scores) > 1 else 0.0
