@@ -1,8 +1,9 @@
 """Datasets: readers for WFDB records and PTB-XL, and synthetic ECGs."""
 
-from ._ptbxl import load_ptbxl
+from ._ptbxl import PTBXL_TASKS, load_ptbxl
 from ._ptbxl_reports import ptbxl_english_reports
-from ._synthetic import make_synthetic_ecg
+from ._synthetic import SYNTHETIC_CLASSES, make_synthetic_ecg
 from ._wfdb import load_wfdb
 
-__all__ = ["load_ptbxl", "load_wfdb", "make_synthetic_ecg", "ptbxl_english_reports"]
+__all__ = ["PTBXL_TASKS", "SYNTHETIC_CLASSES", "load_ptbxl", "load_wfdb", "make_synthetic_ecg",
+           "ptbxl_english_reports"]

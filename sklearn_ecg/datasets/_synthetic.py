@@ -180,7 +180,8 @@ def make_synthetic_ecg(
     duration : float, default=10.0
         Length of every ECG in seconds; ``n_samples = round(duration * fs)``.
     classes : list of str, optional
-        The classes to generate (a subset of :data:`SYNTHETIC_CLASSES`, any capitalisation), in
+        The classes to generate (a subset of
+        :data:`~sklearn_ecg.datasets.SYNTHETIC_CLASSES`, any capitalisation), in
         the order of ``target_names``. All six by default.
     class_weights : sequence of float or dict, optional
         Relative frequency of each class (normalised to sum 1). Defaults to 0.3 for normal sinus
@@ -210,7 +211,8 @@ def make_synthetic_ecg(
         - ``patient_id``: int array (n_ecgs,), 0 to ``n_patients - 1``; rows are grouped by
           patient, so split with ``GroupKFold(groups=patient_id)``,
         - ``reports``: list of str, a short free-text report per ECG,
-        - ``leads``: the lead names (:data:`~sklearn_ecg.STANDARD_LEADS`),
+        - ``leads``: the names of the 12 standard leads, ``("I", "II", "III", "aVR", "aVL",
+          "aVF", "V1", ..., "V6")``,
         - ``fs``: the sampling rate,
         - ``r_peaks``: list of int arrays, sample indices of the R peaks inside each record,
         - ``metadata``: DataFrame with columns ``patient_id``, ``age``, ``sex`` ("F"/"M"),
