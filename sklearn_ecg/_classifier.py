@@ -3,24 +3,55 @@ fine-tuned classifier): targets, logits in batches, probabilities and prediction
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _engine
+from ._persistence import PersistenceMixin
+
+#: The input description a classifier copies from its embedder (and saves).
+INPUT_DESCRIPTION = ("fs_in_", "leads_in_", "n_leads_in_", "n_samples_in_")
 
 
-class NetClassifierMixin(ClassifierMixin):
-    """Classes from 1-D ``y`` (softmax) or a 2-D 0/1 multi-label ``y`` (one sigmoid per column).
+class NetClassifierMixin(PersistenceMixin, ClassifierMixin):
+    """Classes from 1-D ``y`` (softmax) or a 2-D 0/1 multi-label ``y`` (one sigmoid per column),
+    and persistence.
 
-    The estimator provides ``net_`` (whose module maps ECG batches to logits),
-    ``embedder_`` (whose ``input_batches`` checks and reads X) and ``batch_size``.
+    The estimator provides ``net_`` (whose module maps ECG batches to logits), ``batch_size``,
+    ``lr``, ``device`` and ``_rebuild_module`` (see :class:`PersistenceMixin`); ``fit`` calls
+    :meth:`_describe` with the embedder whose encoder it trains.
     """
+
+    def _describe(self, embedder: Any, source: Any = None) -> Any:
+        """Keep ``embedder_``, an unfitted clone of ``embedder`` describing the input (it checks and
+        reads X at prediction), and copy that description (``fs_in_``, ``leads_in_``...) here.
+        ``source``: the fitted estimator holding the description (default: ``embedder``)."""
+        self.embedder_ = clone(embedder)
+        for name in INPUT_DESCRIPTION:
+            value = getattr(embedder if source is None else source, name)
+            setattr(self.embedder_, name, value)
+            setattr(self, name, value)
+        return self.embedder_
+
+    def _fitted_names(self) -> tuple[str, ...]:
+        return ("classes_", "multilabel_", "loss_curve_", *INPUT_DESCRIPTION)
+
+    def _attach(self, module: torch.nn.Module) -> Any:
+        """Make ``module`` (weights loaded) the trained net, on this estimator's device."""
+        settings = SimpleNamespace(max_epochs=1, lr=self.lr, batch_size=self.batch_size, device=self.device,
+                                   verbose=0, callbacks=None)
+        net = _engine.make_net(settings, module)
+        net.initialize()
+        net.module_.to(net.device)
+        self.net_ = net
+        return self
 
     def _encode_targets(self, y: Any) -> np.ndarray:
         if y is None:
@@ -48,6 +79,10 @@ class NetClassifierMixin(ClassifierMixin):
         self.multilabel_ = False
         self.classes_ = encoder.classes_
         return encoder.transform(y).astype(np.int64)
+
+    @property
+    def _n_outputs(self) -> int:
+        return len(self.classes_)
 
     def _logits(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "net_")

@@ -37,8 +37,6 @@ from .nn.finetune import (
 )
 from .nn.windows import average_windows, sliding_windows
 
-_INPUT_DESCRIPTION = ("fs_in_", "leads_in_", "n_leads_in_", "n_samples_in_")
-
 
 class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
     """A pretrained encoder and a head trained on labels: linear evaluation, then fine-tuning.
@@ -119,6 +117,11 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
     embedder_ : BaseECGEmbedder
         An unfitted clone of the embedder that describes the input (leads, rate), used to
         check X at prediction.
+    fs_in_, leads_in_, n_leads_in_, n_samples_in_ : float, list, int, int
+        The input the embedder was fitted on, which X must match.
+    embedder_config_ : dict
+        The embedder's class and (JSON) parameters, from which ``load`` rebuilds the
+        architecture.
     loss_curve_ : list of float
         Mean training loss per epoch, both stages one after the other.
     validation_scores_ : list of float
@@ -132,6 +135,11 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
     would), so that model selection refits from the same pretrained weights. Setting
     ``embedder__...`` parameters therefore changes the shared embedder's parameters
     (never its weights); tune this classifier's own parameters instead.
+
+    A fitted classifier saves and loads like the embedders (``save(dir)``,
+    ``FineTunedECGClassifier.load(dir)``: safetensors + JSON). The loaded classifier
+    predicts as saved; its ``embedder`` parameter comes back unfitted (the weights it
+    started from are not saved), so refitting it needs the pretrained embedder again.
 
     Examples
     --------
@@ -280,9 +288,9 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         if self.head_epochs == 0 and self.finetune_epochs == 0:
             raise ValueError("head_epochs and finetune_epochs are both 0: nothing to train.")
         embedder = self._pretrained()
-        self.embedder_ = clone(embedder)
-        for name in _INPUT_DESCRIPTION:
-            setattr(self.embedder_, name, getattr(embedder, name))
+        self._describe(embedder)
+        self.embedder_config_ = {"estimator": type(embedder).__name__,
+                                 "params": _json_params(self.embedder_)}
         X = check_ecg_array(X)
         self.embedder_.input_batches(X[:1])  # leads, rate and length as the embedder needs
         targets = self._encode_targets(y)
@@ -346,6 +354,21 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
             head = classifier_head(encoder.out_features, n_outputs, self.head)
         return EncoderWithHead(encoder, head)
 
+    # -- persistence ---------------------------------------------------------------------------
+    def _fitted_names(self) -> tuple[str, ...]:
+        return (*super()._fitted_names(), "validation_scores_", "best_epochs_", "embedder_config_")
+
+    def _rebuild_module(self) -> torch.nn.Module:
+        import sklearn_ecg
+
+        cls = getattr(sklearn_ecg, str(self.embedder_config_["estimator"]), None)
+        if not (isinstance(cls, type) and issubclass(cls, BaseEstimator) and hasattr(cls, "build_encoder")):
+            raise ValueError(f"embedder_config_ names {self.embedder_config_['estimator']!r}, not a "
+                             "sklearn-ecg embedder.")
+        embedder = self._describe(cls(**self.embedder_config_["params"]), source=self)
+        encoder = embedder.build_encoder()
+        return EncoderWithHead(encoder, classifier_head(encoder.out_features, self._n_outputs, self.head))
+
     # -- prediction ----------------------------------------------------------------------------
     def _validation_score(self, X_valid: Any, y_valid: np.ndarray, window: int | None,
                           stride: int | None):
@@ -400,3 +423,16 @@ def _sample_weights(sample_weight: Any, n: int) -> np.ndarray:
     if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
         raise ValueError("sample_weight must be finite, non-negative and not all zero.")
     return weights
+
+
+def _json_params(estimator: BaseEstimator) -> dict[str, Any]:
+    """The parameters of ``estimator`` that JSON can hold (its architecture is among them; the
+    others, e.g. callbacks and augmentations, do not shape the encoder)."""
+    kept = {}
+    for name, value in estimator.get_params(deep=False).items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        kept[name] = value
+    return kept

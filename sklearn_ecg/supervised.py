@@ -127,6 +127,7 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
         self._validate_params()
         embedder = clone(self.embedder)
         X = embedder.describe_input(X)
+        self._describe(embedder)
         targets = self._encode_targets(y)
         if len(targets) != len(X):
             raise ValueError(f"X has {len(X)} ECGs but y has {len(targets)} rows.")
@@ -141,9 +142,12 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
             # A last batch of one ECG breaks BatchNorm in training mode.
             drop_last=len(X) % self.batch_size == 1,
         )
-        self.embedder_ = embedder
         self.loss_curve_ = [float(v) for v in self.net_.history[:, "train_loss"]]
         return self
+
+    def _rebuild_module(self) -> nn.Module:
+        embedder = self._describe(self.embedder, source=self)
+        return _linear_classifier(embedder.build_encoder(), self._n_outputs)
 
 
 def _linear_classifier(encoder: nn.Module, n_outputs: int) -> EncoderWithHead:

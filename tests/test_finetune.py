@@ -194,3 +194,13 @@ def test_fine_tuning_beats_training_from_scratch_at_few_labels():
         gains.append(test_auc(tuned.fit(pool.X[rows], pool.y[rows]))
                      - test_auc(scratch.fit(pool.X[rows], pool.y[rows])))
     assert np.mean(gains) > 0.02 and min(gains) > -0.03, gains
+
+
+@pytest.mark.parametrize("name", ["simclr", "pclr"])
+def test_save_and_load(tmp_path, data, pretrained, name):
+    classifier = finetuner(pretrained[name]).fit(data.X, data.y)
+    loaded = FineTunedECGClassifier.load(classifier.save(tmp_path / "model"), device="cpu")
+    np.testing.assert_allclose(loaded.predict_proba(data.X), classifier.predict_proba(data.X), atol=1e-6)
+    assert loaded.classes_.tolist() == classifier.classes_.tolist()
+    assert loaded.best_epochs_ == classifier.best_epochs_ and loaded.leads_in_ == classifier.leads_in_
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["config.json", "model.safetensors"]

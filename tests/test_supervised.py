@@ -141,3 +141,13 @@ def test_every_method_encoder_trains_from_scratch(name):
                                   device="cpu").fit(data.X, data.y)
     assert clf.predict_proba(data.X).shape == (12, len(clf.classes_))
     assert np.isfinite(clf.loss_curve_).all() and len(clf.loss_curve_) == 2
+
+
+def test_save_and_load(tmp_path):
+    X, y = bump_data(n=16)
+    labels = np.array(["normal", "bump"])[y]
+    clf = SupervisedECGClassifier(tiny_pclr(), max_epochs=1, batch_size=8, device="cpu", random_state=0)
+    clf.fit(X, labels)
+    loaded = SupervisedECGClassifier.load(clf.save(tmp_path / "model"), device="cpu")
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    assert loaded.classes_.tolist() == ["bump", "normal"] and loaded.multilabel_ is False
