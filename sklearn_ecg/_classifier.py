@@ -9,12 +9,15 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, clone
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _engine
 from ._persistence import PersistenceMixin
+from ._validation import check_ecg_array
 
 #: The input description a classifier copies from its embedder (and saves).
 INPUT_DESCRIPTION = ("fs_in_", "leads_in_", "n_leads_in_", "n_samples_in_")
@@ -117,3 +120,49 @@ class NetClassifierMixin(PersistenceMixin, ClassifierMixin):
         tags.classifier_tags.multi_label = True
         tags.non_deterministic = False
         return tags
+
+    def _validation_split(self, y: np.ndarray, fraction: float | None
+                          ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rows to train on and rows held out (None without ``fraction``): stratified for
+        1-D ``y`` where every class can be on both sides, a plain shuffle otherwise."""
+        rows = np.arange(len(y))
+        if fraction is None:
+            return rows, None
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        splitter = ShuffleSplit(1, test_size=fraction, random_state=seed)
+        n_valid = int(np.ceil(fraction * len(y)))
+        n_classes = len(self.classes_)
+        if (not self.multilabel_ and np.bincount(y).min() >= 2
+                and min(n_valid, len(y) - n_valid) >= n_classes):
+            splitter = StratifiedShuffleSplit(1, test_size=fraction, random_state=seed)
+        train, valid = next(splitter.split(rows, y))
+        return np.sort(train), np.sort(valid)
+
+    def _encode_validation(self, validation_data: Any) -> tuple[Any, np.ndarray]:
+        """``(X_val, y_val)`` checked, with y_val encoded as y was (same classes or columns)."""
+        X_val, y_val = validation_data
+        classes, multilabel = self.classes_, self.multilabel_
+        encoded = self._encode_targets(y_val)
+        if self.multilabel_ != multilabel or (multilabel and len(self.classes_) != len(classes)):
+            raise ValueError("validation_data's y must have the same form as y (1-D classes or "
+                             "the same 0/1 columns).")
+        if not multilabel:
+            unknown = np.setdiff1d(self.classes_, classes)
+            if len(unknown):
+                raise ValueError(f"validation_data's y has classes not in y: {unknown.tolist()}.")
+            encoded = np.searchsorted(classes, self.classes_)[encoded]
+        self.classes_, self.multilabel_ = classes, multilabel
+        return check_ecg_array(X_val), encoded
+
+
+def sample_weights(sample_weight: Any, n: int) -> np.ndarray:
+    if sample_weight is None:
+        return np.ones(n)
+    weights = np.asarray(sample_weight, dtype=float)
+    if weights.shape != (n,):
+        raise ValueError(f"sample_weight must hold one weight per ECG: expected shape ({n},), got "
+                         f"{weights.shape}.")
+    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError("sample_weight must be finite, non-negative and not all zero.")
+    return weights
+

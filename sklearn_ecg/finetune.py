@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -22,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _engine
 from ._base import SHARED_PARAMETER_CONSTRAINTS, BaseECGEmbedder, fit_transaction
-from ._classifier import NetClassifierMixin
+from ._classifier import NetClassifierMixin, sample_weights
 from ._validation import check_ecg_array
 from .callbacks import BestValidationScore
 from .evaluation import macro_roc_auc
@@ -235,36 +234,6 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         return params.get("window"), params.get("window_stride")
 
     # -- fitting -------------------------------------------------------------------------------
-    def _split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        rows = np.arange(len(y))
-        if self.validation_fraction is None:
-            return rows, None
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        splitter = ShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
-        n_valid = int(np.ceil(self.validation_fraction * len(y)))
-        n_classes = len(self.classes_)
-        # Stratified where every class can be on both sides; a plain shuffle otherwise.
-        if (not self.multilabel_ and np.bincount(y).min() >= 2
-                and min(n_valid, len(y) - n_valid) >= n_classes):
-            splitter = StratifiedShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
-        train, valid = next(splitter.split(rows, y))
-        return np.sort(train), np.sort(valid)
-
-    def _encode_validation(self, validation_data: Any) -> tuple[Any, np.ndarray]:
-        X_val, y_val = validation_data
-        classes, multilabel = self.classes_, self.multilabel_
-        encoded = self._encode_targets(y_val)
-        if self.multilabel_ != multilabel or (multilabel and len(self.classes_) != len(classes)):
-            raise ValueError("validation_data's y must have the same form as y (1-D classes or "
-                             "the same 0/1 columns).")
-        if not multilabel:
-            unknown = np.setdiff1d(self.classes_, classes)
-            if len(unknown):
-                raise ValueError(f"validation_data's y has classes not in y: {unknown.tolist()}.")
-            encoded = np.searchsorted(classes, self.classes_)[encoded]
-        self.classes_, self.multilabel_ = classes, multilabel
-        return check_ecg_array(X_val), encoded
-
     @fit_transaction
     def fit(self, X: Any, y: Any, sample_weight: Any = None, validation_data: Any = None
             ) -> FineTunedECGClassifier:
@@ -296,12 +265,12 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         targets = self._encode_targets(y)
         if len(targets) != len(X):
             raise ValueError(f"X has {len(X)} ECGs but y has {len(targets)} rows.")
-        weights = _sample_weights(sample_weight, len(X))
+        weights = sample_weights(sample_weight, len(X))
         if self.class_weight is not None:
             weights = weights * compute_sample_weight(self.class_weight, targets)
         if validation_data is not None and self.validation_fraction is not None:
             raise ValueError("Pass validation_data or validation_fraction, not both.")
-        train_rows, valid_rows = self._split(targets)
+        train_rows, valid_rows = self._validation_split(targets, self.validation_fraction)
         if validation_data is not None:
             X_valid, y_valid = self._encode_validation(validation_data)
         elif valid_rows is not None:
@@ -411,18 +380,6 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
                         1e-12, 1 - 1e-12)
         logits = np.log(proba) - np.log1p(-proba) if self.multilabel_ else np.log(proba)
         return logits.astype(np.float32)
-
-
-def _sample_weights(sample_weight: Any, n: int) -> np.ndarray:
-    if sample_weight is None:
-        return np.ones(n)
-    weights = np.asarray(sample_weight, dtype=float)
-    if weights.shape != (n,):
-        raise ValueError(f"sample_weight must hold one weight per ECG: expected shape ({n},), got "
-                         f"{weights.shape}.")
-    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
-        raise ValueError("sample_weight must be finite, non-negative and not all zero.")
-    return weights
 
 
 def _json_params(estimator: BaseEstimator) -> dict[str, Any]:
