@@ -55,10 +55,10 @@ class PersistenceMixin:
     and may override ``_validate_all_params()`` (default: scikit-learn's ``_validate_params``),
     which ``load`` runs on the saved parameters.
 
-    Parameters that are sklearn-ecg estimators (``SupervisedECGClassifier(embedder=...)``)
+    Parameters that are public sklearn-ecg estimators (``SupervisedECGClassifier(embedder=...)``)
     are saved as their class name and parameters, not their fitted state; parameters that
-    are not JSON (skorch ``callbacks``) are left out with a warning and load as their
-    default.
+    are not JSON (skorch ``callbacks``, other estimators) are left out with a warning and
+    load as their default.
     """
 
     def _fitted_names(self) -> tuple[str, ...]:
@@ -186,7 +186,11 @@ def _decode_value(value: Any) -> Any:
 
 
 def _is_library_estimator(value: Any) -> bool:
-    return isinstance(value, BaseEstimator) and type(value).__module__.startswith("sklearn_ecg.")
+    """A public sklearn-ecg estimator (what :func:`_library_class` rebuilds at load)."""
+    import sklearn_ecg
+
+    cls = type(value)
+    return isinstance(value, BaseEstimator) and getattr(sklearn_ecg, cls.__name__, None) is cls
 
 
 def _encode_params(estimator: BaseEstimator, prefix: str = "") -> tuple[dict[str, Any], list[str]]:
