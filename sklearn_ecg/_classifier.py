@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin, clone
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
@@ -60,6 +61,11 @@ class NetClassifierMixin(PersistenceMixin, ClassifierMixin):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         y = np.asarray(y)
+        missing = np.flatnonzero(pd.isna(y).reshape(len(y), -1).any(axis=1)) if y.ndim else []
+        if len(missing):
+            raise ValueError(f"y holds missing labels (NaN or None) at ECG index {missing[0]}"
+                             f"{f' and {len(missing) - 1} others' if len(missing) > 1 else ''}; drop those "
+                             "ECGs or label them.")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # a column vector is one target, as in scikit-learn
         if y.ndim == 2:

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval
 from torch.utils.data import Dataset
 
 from ._base import BaseECGEmbedder
-from ._validation import check_positive_ints
+from ._validation import check_positive_ints, warn_if_no_negatives
 from .augmentations import default_ssl_augmentations
 from .callbacks import WarmupCosineLR
 from .nn.data import RandomCropDataset
@@ -39,6 +39,8 @@ class TwoViewEmbedder(BaseECGEmbedder):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     }
+    # Whether the loss contrasts a window with the batch's others (SimCLR; not BYOL).
+    _contrastive: bool = False
     # Sequences of layer sizes, checked element by element.
     _size_sequences: tuple[str, ...] = ("layers", "widths", "stem_widths", "projection_dims")
 
@@ -65,6 +67,8 @@ class TwoViewEmbedder(BaseECGEmbedder):
     def _make_train_dataset(self, X: Any, y: Any = None, **fit_params: Any) -> Dataset:
         if fit_params:
             raise TypeError(f"Unexpected fit parameters: {sorted(fit_params)}.")
+        if self._contrastive:
+            warn_if_no_negatives(min(len(X), self.batch_size), "SimCLR", "window")
         return RandomCropDataset(X, self.window)
 
     def _embed_batch(self, x: torch.Tensor) -> torch.Tensor:

@@ -104,6 +104,7 @@ class SimCLRTransformer(TwoViewEmbedder):
         self.verbose = verbose
         self.callbacks = callbacks
 
+    _contrastive = True
     _parameter_constraints: dict = {
         **TwoViewEmbedder._parameter_constraints,
         "temperature": [Interval(Real, 0, None, closed="neither")],

@@ -158,6 +158,12 @@ def test_a_contrastive_fit_without_negatives_warns(ecgs, fit_params):
     assert estimator.loss_curve_ == [0.0]
 
 
+def test_a_simclr_fit_on_one_ecg_warns(ecgs):
+    X, _ = ecgs
+    with pytest.warns(UserWarning, match="SimCLR has 1 window per batch"):
+        tiny_estimator("simclr", window=None).fit(X[:1])
+
+
 # -- persistence: atomic, versioned saves; loads that check what they read --------------------
 @pytest.fixture
 def saved(tmp_path, fitted):
@@ -491,9 +497,7 @@ def test_a_text_model_directory_that_is_no_model_says_so(tmp_path, fill, message
         tiny_estimator("mets", text_model=str(tmp_path)).fit(data.X, data.reports)
 
 
-# -- cases whose fix belongs to files owned elsewhere (strict: the marker goes with the fix) ----
-@pytest.mark.xfail(strict=True, reason="_engine.resolve_device accepts any torch device type; "
-                                       "it should refuse those it cannot run (issue 15)")
+# -- devices and labels -----------------------------------------------------------------------
 @pytest.mark.parametrize("device", ["meta", "mps", "xla"])
 def test_unsupported_devices_raise_a_clear_error(ecgs, device):
     import torch
@@ -505,8 +509,6 @@ def test_unsupported_devices_raise_a_clear_error(ecgs, device):
         tiny_estimator("pclr", device=device).fit(X, groups=groups)
 
 
-@pytest.mark.xfail(strict=True, reason="_classifier.NetClassifierMixin._encode_targets does not name "
-                                       "missing labels (issue 15)")
 @pytest.mark.parametrize("missing", [np.nan, None], ids=["nan", "none"])
 def test_missing_labels_name_y_and_the_ecg(missing):
     from sklearn_ecg.datasets import make_synthetic_ecg
