@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -156,19 +156,19 @@ def state_dict_in(checkpoint: Any, path: Path, keys: tuple[str, ...], what: str)
 
 
 def check_converted(expected: Mapping[str, torch.Tensor], converted: Mapping[str, torch.Tensor],
-                    origin: Mapping[str, str], path: Path) -> dict[str, torch.Tensor]:
+                    published: Callable[[str], str], path: Path) -> dict[str, torch.Tensor]:
     """Every key of ``expected`` (an encoder's state dict) present in ``converted`` with its
-    shape; ``origin`` names the published layer of each key for the errors."""
+    shape; ``published`` gives the file's name of each of our keys, for the errors."""
     missing = [key for key in expected if key not in converted]
     if missing:
         raise ValueError(f"{path} lacks layers the encoder needs: "
-                         f"{[origin.get(k, k) for k in missing][:8]}{' ...' if len(missing) > 8 else ''}"
+                         f"{[published(k) for k in missing][:8]}{' ...' if len(missing) > 8 else ''}"
                          f" ({len(missing)} tensors missing; is it the right model and variant?).")
     state = {}
     for key, reference in expected.items():
         value = torch.as_tensor(converted[key])
         if tuple(value.shape) != tuple(reference.shape):
-            raise ValueError(f"{path}: layer {origin.get(key, key)} has shape {tuple(value.shape)}, but the "
+            raise ValueError(f"{path}: layer {published(key)} has shape {tuple(value.shape)}, but the "
                              f"encoder's {key} needs {tuple(reference.shape)}.")
         state[key] = value.to(reference.dtype)
     return state

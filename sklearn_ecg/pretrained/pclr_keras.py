@@ -97,7 +97,7 @@ def load_pclr_keras(path: str | os.PathLike, *, fs: float | None = None,
     template.describe_input(np.zeros((1, arch["n_leads"], arch["n_samples"]), dtype=np.float32))
     expected = template.build_encoder().state_dict()
     converted, origin = _convert(weights, arch, path)
-    state = check_converted(expected, converted, origin, path)
+    state = check_converted(expected, converted, lambda key: origin.get(key, key), path)
     return PCLRTransformer.from_encoder(
         state, record_length=int(round(RECORD_SECONDS * fs)), device=device,
         fitted={"n_patient_pairs_": 0, "n_single_ecg_patients_": 0}, **params)
