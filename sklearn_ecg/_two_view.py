@@ -105,7 +105,9 @@ SHARED_PARAMETERS_DOC = """
     expansion : int, default=4
         Bottleneck expansion (1: basic blocks as in xresnet1d18/34).
     stem_widths : sequence of int, default=(32, 32, 64)
+        Output widths of the stem's convolutions (paper: 32, 32, 64).
     kernel_size : int, default=5
+        Kernel of the stem and of the blocks' non-1x1 convolutions (paper: 5).
     projection_dims : sequence of int, default=(512, 16)
         Projector widths (hidden, output): output 16 is the published
         ``bolts_config.yaml`` (``model.out_dim: 16``), which the README commands keep.
@@ -124,5 +126,8 @@ TRAINING_PARAMETERS_DOC = """
     random_state : int, RandomState or None, default=None
         Seeds initialisation, crops and augmentations.
     verbose : int, default=0
+        1 prints skorch's epoch table with batch progress bars; 0 is silent.
     callbacks : list of skorch callbacks, optional
+        skorch callbacks added to training after the method's own, e.g.
+        ``EarlyStopping(monitor="train_loss")`` or ``Checkpoint``.
 """

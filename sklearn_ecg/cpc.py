@@ -80,6 +80,7 @@ class CPCTransformer(BaseECGEmbedder):
         The paper's 1000 epochs (on about 50,000 records): hours per epoch with the
         fc encoder on a CPU; lower it, or use ``encoder="strided"``, for small runs.
     batch_size : int, default=32
+        Records (training crops) per batch (paper: 32).
     lr : float, default=1e-4
         AdamW learning rate (paper: 1e-4).
     device : str, default="auto"
@@ -87,6 +88,7 @@ class CPCTransformer(BaseECGEmbedder):
     random_state : int, RandomState or None, default=None
         Seeds initialisation, crops and negatives.
     verbose : int, default=0
+        1 prints skorch's epoch table with batch progress bars; 0 is silent.
     callbacks : list of skorch callbacks, optional
         The batch history records ``cpc_accuracy``, the share of predictions that
         rank the true step first.

@@ -100,9 +100,11 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
     patience : int or None, default=None
         Stop a stage after this many epochs without a better validation score.
     device : str, default="auto"
+        ``"auto"`` uses CUDA (with bfloat16 mixed precision) when available, else the CPU.
     random_state : int, RandomState or None, default=None
         Seeds the head, the crops, the batch order and the validation split.
     verbose : int, default=0
+        1 prints skorch's epoch table with batch progress bars; 0 is silent.
     callbacks : list of skorch callbacks, optional
         Added to both stages.
 

@@ -69,6 +69,7 @@ class METSZeroShotClassifier(ZeroShotPromptsMixin, ClassifierMixin, BaseECGEmbed
     leads : list of str, optional
         Lead names of the input; default: the 12 standard leads for 12-lead input.
     max_epochs : int, default=50
+        Passes over the ECG-report pairs.
     batch_size : int, default=128
         ECG-report pairs per batch (MERL: 128); the other pairs of a batch are the negatives.
     lr : float, default=1e-3
@@ -77,8 +78,13 @@ class METSZeroShotClassifier(ZeroShotPromptsMixin, ClassifierMixin, BaseECGEmbed
         ``"auto"`` uses CUDA (with bfloat16 mixed precision) when available; the language
         model runs on the same device.
     random_state : int, RandomState or None, default=None
+        Seeds the initial weights, the batch order and every random draw of training,
+        without touching the global torch RNG.
     verbose : int, default=0
+        1 prints skorch's epoch table with batch progress bars; 0 is silent.
     callbacks : list of skorch callbacks, optional
+        skorch callbacks added to training after the method's own, e.g.
+        ``EarlyStopping(monitor="train_loss")`` or ``Checkpoint``.
 
     Attributes
     ----------

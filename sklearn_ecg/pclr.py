@@ -48,6 +48,7 @@ class PCLRTransformer(BaseECGEmbedder):
     filters : tuple of int, default=(64, 128, 196, 256, 320)
         Stem and residual-unit widths (paper's encoder, about 6.39 M parameters).
     kernel_size : int, default=16
+        Kernel of every convolution (paper: 16).
     unit_samples : tuple of int or None, default=None
         Samples after each residual unit; each unit's stride is its input length
         // this, as ml4h computes it. ``None``: a stride of 4 per unit, which for
@@ -69,6 +70,7 @@ class PCLRTransformer(BaseECGEmbedder):
         leaves such patients out (an error if none remain). Not in the paper,
         whose 3.2 M ECGs gave enough repeat patients.
     max_epochs : int, default=50
+        Passes over the patients (one pair of ECGs per patient each time).
     batch_size : int, default=64
         Patients per batch (each gives two ECGs, so 2 x batch_size encoder inputs).
     lr : float, default=1e-3
@@ -77,9 +79,13 @@ class PCLRTransformer(BaseECGEmbedder):
     device : str, default="auto"
         ``"auto"`` uses CUDA (with bfloat16 mixed precision) when available.
     random_state : int, RandomState or None, default=None
+        Seeds the initial weights, the batch order and every random draw of training,
+        without touching the global torch RNG.
     verbose : int, default=0
         Print an epoch table with batch progress bars and the pairing summary.
     callbacks : list of skorch callbacks, optional
+        skorch callbacks added to training after the method's own, e.g.
+        ``EarlyStopping(monitor="train_loss")`` or ``Checkpoint``.
 
     Attributes
     ----------

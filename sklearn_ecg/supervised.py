@@ -38,7 +38,9 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
         architecture parameters, ``fs`` and ``leads`` are used; its training
         parameters (epochs, lr...) are not: those below apply.
     max_epochs : int, default=20
+        Passes over the labelled ECGs.
     batch_size : int, default=64
+        Labelled ECGs per batch.
     lr : float, default=1e-3
         AdamW learning rate.
     weight_decay : float, default=1e-2
@@ -50,6 +52,8 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
     verbose : int, default=0
         Print skorch's epoch table with a progress bar.
     callbacks : list of skorch callbacks, optional
+        skorch callbacks added to training after the method's own, e.g.
+        ``EarlyStopping(monitor="train_loss")`` or ``Checkpoint``.
 
     Attributes
     ----------

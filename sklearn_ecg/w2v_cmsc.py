@@ -106,13 +106,17 @@ class W2VCMSCTransformer(BaseECGEmbedder):
     n_negatives : int, default=100
         Distractors per masked frame, from other masked frames of the same segment.
     logit_temperature : float, default=0.1
+        Temperature of the cosine similarities of the wav2vec 2.0 loss (paper: 0.1).
     codebook_groups, codebook_size : int, default=2, 320
         Gumbel quantiser: groups x codes.
     final_dim : int, default=256
         Width of the quantised targets and of the projected predictions.
     diversity_weight : float, default=0.1
+        Weight of the codebook diversity loss (paper: 0.1).
     feature_penalty_weight : float, default=10.0
+        Weight of the mean square of the convolutional features (paper: 10).
     cmsc_temperature : float, default=0.1
+        Temperature of the CMSC InfoNCE (paper: 0.1).
     cmsc_weight : float, default=1.0
         Weight of the CMSC loss (fairseq-signals: 1).
     gumbel_temperature : (float, float), default=(2.0, 0.5)
@@ -129,15 +133,22 @@ class W2VCMSCTransformer(BaseECGEmbedder):
     weight_decay : float, default=0.01
         AdamW weight decay (the paper: Adam (0.9, 0.98), eps 1e-6, weight decay 0.01).
     max_epochs : int, default=200
+        Passes over the records (paper: 200).
     batch_size : int, default=64
         Records per batch (each gives two segments).
     lr : float, default=5e-5
         The paper's constant rate for 200 epochs on about 0.1 M ECGs; short runs on
         small data need more (``"small"`` runs in our benchmark use 1e-3).
     device : str, default="auto"
+        ``"auto"`` uses CUDA (with bfloat16 mixed precision) when available, else the CPU.
     random_state : int, RandomState or None, default=None
+        Seeds the initial weights, the batch order and every random draw of training,
+        without touching the global torch RNG.
     verbose : int, default=0
+        1 prints skorch's epoch table with batch progress bars; 0 is silent.
     callbacks : list of skorch callbacks, optional
+        skorch callbacks added to training after the method's own, e.g.
+        ``EarlyStopping(monitor="train_loss")`` or ``Checkpoint``.
 
     Attributes
     ----------

@@ -308,3 +308,24 @@ def test_skorch_early_stopping_ends_a_fit_normally(name, data):
     estimator.fit(*args, **kwargs)
     assert len(estimator.loss_curve_) == 2  # the first epoch sets the best score, the second misses
     assert np.isfinite(output(estimator, data.X)).all()
+
+
+def _documented_parameters(cls) -> set[str]:
+    """Names the numpydoc Parameters section of ``cls`` describes: a ``name : type`` line (or
+    ``a, b : type``) followed by an indented description."""
+    doc = cls.__doc__ or ""
+    section = doc.split("Parameters\n", 1)[-1].split("Attributes\n", 1)[0].split("Examples\n", 1)[0]
+    lines = section.splitlines()
+    names = set()
+    for line, following in zip(lines, lines[1:] + [""]):
+        if line.startswith("    ") and not line.startswith("     ") and " : " in line:
+            if following.startswith("        ") and following.strip():
+                names.update(name.strip() for name in line.strip().split(" : ")[0].split(","))
+    return names
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_parameter_is_documented(name):
+    cls = ESTIMATORS[name]
+    missing = sorted(set(cls._get_param_names()) - _documented_parameters(cls))
+    assert not missing, f"{cls.__name__} does not describe {missing}"
