@@ -12,6 +12,16 @@ from sklearn_ecg.evaluation import plot_label_efficiency
 
 from .protocol import score_table
 
+#: How methods are named in tables and figures (result files keep the registry's short names).
+DISPLAY_NAMES = {"pclr": "PCLR", "w2v_cmsc": "W2V+CMSC+RLM"}
+BASELINES = ("raw+LR", "MiniRocket+LR")
+
+
+def display_name(method: str) -> str:
+    """``"w2v_cmsc supervised"`` -> ``"W2V+CMSC+RLM supervised"``: the paper's name of the method."""
+    family, _, rest = method.partition(" ")
+    return " ".join(part for part in (DISPLAY_NAMES.get(family, family), rest) if part)
+
 
 def load_results(folder: Path) -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
@@ -19,7 +29,8 @@ def load_results(folder: Path) -> dict[str, dict]:
 
 def all_curves(results: dict[str, dict]) -> pd.DataFrame:
     frames = [pd.DataFrame(curve["rows"]) for entry in results.values() for curve in entry["curves"].values()]
-    return pd.concat(frames, ignore_index=True)
+    curves = pd.concat(frames, ignore_index=True)
+    return curves.assign(method=curves["method"].map(display_name))
 
 
 def format_seconds(wall: float, cpu: float | None) -> str:
@@ -51,7 +62,8 @@ def markdown(results: dict[str, dict], preset: str) -> str:
               "machine the gap is time spent waiting for a core).", "",
               "| method | pretraining (s) | pretraining ECGs/s | transform ECGs/s | whole curve (s) |",
               "|---|---|---|---|---|"]
-    lines += [time_row(name, method, entry) for name, entry in results.items() for method in entry["curves"]]
+    lines += [time_row(name, method, entry).replace(f"| {method} |", f"| {display_name(method)} |", 1)
+              for name, entry in results.items() for method in entry["curves"]]
     notes = sorted({entry["machine"]["summary"] for entry in results.values() if "machine" in entry})
     notes += [note for entry in results.values() for note in entry.get("notes", [])]
     if notes:
@@ -68,7 +80,8 @@ def write_report(folder: Path, out: Path, preset: str) -> dict[str, dict]:
     import matplotlib
 
     matplotlib.use("Agg")
-    ax = plot_label_efficiency(all_curves(results), title=f"PTB-XL superclasses, preset {preset!r}")
+    ax = plot_label_efficiency(all_curves(results), title=f"PTB-XL superclasses, preset {preset!r}",
+                               baselines=list(BASELINES))
     plot_path = out / f"label_efficiency-{preset}.png"
     ax.figure.savefig(plot_path, dpi=120, bbox_inches="tight")
     print(table)
