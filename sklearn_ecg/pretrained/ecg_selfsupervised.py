@@ -59,8 +59,9 @@ def load_ecg_selfsupervised(path: str | os.PathLike, method: str | None = None, 
 
     - CPC (``model_cpc.*``) -> :class:`~sklearn_ecg.CPCTransformer`; ``transform``
       pools the LSTM outputs (mean, max, last: the input of their classification
-      head) per 250-sample window and averages the windows. The predictor
-      (``proj``) is loaded too, so pretraining can go on.
+      head) per 250-sample window and averages the windows. The linear predictor
+      (``proj``) is loaded too, so pretraining can go on (an MLP predictor, ``--mlp``,
+      is not: this library's is linear).
     - SimCLR (``encoder.features.*``) -> :class:`~sklearn_ecg.SimCLRTransformer` and
       BYOL (``online_network.encoder.features.*``) ->
       :class:`~sklearn_ecg.BYOLTransformer`: the xresnet1d features (max and mean
@@ -88,9 +89,9 @@ def load_ecg_selfsupervised(path: str | os.PathLike, method: str | None = None, 
     ------
     ValueError
         For a file of another kind or method, a variant this library does not
-        implement (GRU or MLP-projection CPC, CPC without BatchNorm, other encoder
-        kernels), a missing layer or a shape mismatch (naming the layer and both
-        shapes), or one that needs other types to be unpickled.
+        implement (GRU CPC, CPC without BatchNorm, other encoder kernels), a missing
+        layer or a shape mismatch (naming the layer and both shapes), or one that
+        needs other types to be unpickled.
     """
     checkpoint = load_torch_file(path, _WHAT)
     path = Path(path)
