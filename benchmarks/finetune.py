@@ -42,6 +42,7 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_ecg import FineTunedECGClassifier
 from sklearn_ecg.evaluation import label_efficiency_curve, noise_robustness
+from sklearn_ecg.plotting import plot_label_efficiency
 
 from . import methods as method_registry
 from .protocol import (
@@ -119,7 +120,7 @@ def _quality_curves(out: Path, preset: str, method: str) -> list[pd.DataFrame]:
     """From-scratch and MiniRocket curves of run_quality on the same subsets, where present."""
     folder = out / f"quality-{preset}"
     frames = []
-    for file, name in ((folder / f"{method.lower()}.json", f"{method} supervised"),
+    for file, name in ((folder / f"{method}.json", f"{method} supervised"),
                        (folder / "baselines.json", "MiniRocket+LR")):
         if file.exists():
             curves = json.loads(file.read_text())["curves"]
@@ -134,6 +135,7 @@ def write_report(out: Path, preset: str) -> str:
              "Macro ROC AUC on PTB-XL superclasses (test folds 9-10), mean +/- std over the label "
              "subsets. From scratch and MiniRocket + LR come from `quality-" + preset + "` (the "
              "same subsets). Command: `python -m benchmarks.finetune --preset " + preset + "`.", ""]
+    all_curves: list[pd.DataFrame] = []
     noise_lines = ["", "## Noise robustness (all labelled ECGs; macro AUC per published noise level)", ""]
     for path in sorted(folder.glob("*.json")):
         entry = json.loads(path.read_text())
@@ -141,6 +143,8 @@ def write_report(out: Path, preset: str) -> str:
         method = next(iter(entry["curves"])).split(" ")[0]
         frames += _quality_curves(out, preset, method)
         curves = pd.concat(frames, ignore_index=True)
+        curves["method"] = curves["method"].str.replace(" supervised", " from scratch")
+        all_curves.append(curves)
         headers, rows = score_table(curves, ["method"])
         lines += [f"## {method}", "", "| | " + " | ".join(headers) + " |",
                   "| --- |" + " --- |" * len(headers)]
@@ -149,7 +153,8 @@ def write_report(out: Path, preset: str) -> str:
                   f"{entry['finetune_time_s']:.0f} s.", ""]
         robustness = entry["noise_robustness"]
         levels = [row["level"] for row in next(iter(robustness.values()))]
-        noise_lines += [f"### {method} (noise bounds x {entry['noise_amplitude_mV']:.3f} mV)", "",
+        noise_lines += [f"### {method} (noise bounds x {entry['noise_amplitude_mV']:.3f} mV, the pool's "
+                        "mean per-lead standard deviation)", "",
                         "| | " + " | ".join(f"level {level}" for level in levels) + " |",
                         "| --- |" + " --- |" * len(levels)]
         noise_lines += [f"| {kind} | " + " | ".join(f"{row['score']:.3f}" for row in rows_) + " |"
@@ -157,7 +162,25 @@ def write_report(out: Path, preset: str) -> str:
         noise_lines.append("")
     report = "\n".join(lines + noise_lines)
     (out / f"finetune-{preset}.md").write_text(report)
+    if all_curves:
+        _plot(all_curves, out / f"finetune-{preset}.png", preset)
     return report
+
+
+def _plot(curves: list[pd.DataFrame], path: Path, preset: str) -> None:
+    """One panel per method: linear probe, fine-tuned, from scratch, and MiniRocket + LR."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(len(curves), 1, figsize=(8, 3.4 * len(curves)), sharex=True)
+    for ax, frame in zip(np.atleast_1d(axes), curves):
+        method = frame["method"].iloc[0].split(" ")[0]
+        plot_label_efficiency(frame, ax=ax, baselines=["MiniRocket+LR"], title=method)
+    figure.suptitle(f"Fine-tuning on PTB-XL superclasses ({preset} presets)")
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(figure)
 
 
 def main(argv: list[str] | None = None) -> str:
