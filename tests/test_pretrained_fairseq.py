@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from sklearn_ecg.pretrained.fairseq_signals import _literal_layers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pretrained"
 # float32 on both sides; measured max |ours - fairseq-signals| / max |theirs|: 8.0e-8 (embeddings),
-# 3.9e-7 (per-frame outputs), for both spellings.
+# 3.9e-7 (per-frame outputs), for both spellings; full size (opt-in test below): 3.3e-7, 9.8e-7.
 RTOL = 1e-5
 
 
@@ -110,3 +111,17 @@ def test_ecgfm_standardize_and_persistence(tmp_path):
     data = np.load(FIXTURES / "fairseq_w2v_cmsc_new.npz")["x"]
     again = W2VCMSCTransformer.load(estimator.save(tmp_path / "w2v"), device="cpu")
     np.testing.assert_array_equal(again.transform(data), estimator.transform(data))
+
+
+FULL = os.environ.get("SKLEARN_ECG_FAIRSEQ_FULL")
+
+
+@pytest.mark.skipif(not FULL, reason="set SKLEARN_ECG_FAIRSEQ_FULL to the --full output of "
+                    "make_fairseq_signals.py (the recipe's 12 x 768 model, 360 MB per spelling)")
+@pytest.mark.parametrize("spelling", ["old", "new"])
+def test_full_size_model(spelling):
+    estimator = load_fairseq_signals(Path(FULL) / f"fairseq_w2v_cmsc_{spelling}_full.pt", device="cpu")
+    data = np.load(Path(FULL) / f"fairseq_w2v_cmsc_{spelling}_full.npz")
+    assert sum(p.numel() for p in estimator.encoder_.parameters()) == 90_883_072  # ECG-FM's base size
+    assert_matches(estimator.transform(data["x"]), data["embedding"])
+    assert_matches(estimator.transform_frames(data["x"]), data["frames"])
