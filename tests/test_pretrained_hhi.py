@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from sklearn_ecg.pretrained._files import load_torch_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pretrained"
 # float32 on both sides; measured max |ours - theirs| / max |theirs|: 2.0e-7 (CPC 4FC), 1.2e-7
-# (CPC strided), 1.4e-7 (SimCLR, BYOL).
+# (CPC strided), 1.4e-7 (SimCLR, BYOL); full size (opt-in test below): 3.1e-7, 3.5e-7, 2.2e-7, 2.2e-7.
 RTOL = 1e-5
 CASES = {"cpc_fc": CPCTransformer, "cpc_strided": CPCTransformer, "simclr": SimCLRTransformer,
          "byol": BYOLTransformer}
@@ -107,3 +108,16 @@ def test_ptbxl_standardize():
          0.17128962, 0.14030828, 0.14606956, 0.14656108]), rtol=1e-6)
     with pytest.raises(ValueError, match="12, samples"):
         ptbxl_standardize(np.zeros((1, 6, 3)))
+
+
+FULL = os.environ.get("SKLEARN_ECG_HHI_FULL")
+
+
+@pytest.mark.skipif(not FULL, reason="set SKLEARN_ECG_HHI_FULL to the --full output of "
+                    "make_ecg_selfsupervised.py (their published sizes, 12 to 92 MB per checkpoint)")
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_full_size_checkpoints(name):
+    estimator = load_ecg_selfsupervised(Path(FULL) / f"hhi_{name}_full.ckpt", device="cpu")
+    data = np.load(Path(FULL) / f"hhi_{name}_full.npz")
+    assert estimator.transform(data["x"]).shape[1] == (1536 if name.startswith("cpc") else 512)
+    assert_matches(estimator.transform(data["x"]), data["features"])
