@@ -121,3 +121,15 @@ def test_full_size_checkpoints(name):
     data = np.load(Path(FULL) / f"hhi_{name}_full.npz")
     assert estimator.transform(data["x"]).shape[1] == (1536 if name.startswith("cpc") else 512)
     assert_matches(estimator.transform(data["x"]), data["features"])
+
+
+def test_a_loaded_model_fine_tunes():
+    from sklearn_ecg import FineTunedECGClassifier
+
+    data = np.load(FIXTURES / "hhi_cpc_fc.npz")
+    x = np.concatenate([data["x"]] * 4)
+    y = np.arange(len(x)) % 2
+    embedder = load_ecg_selfsupervised(FIXTURES / "hhi_cpc_fc.ckpt", device="cpu")
+    clf = FineTunedECGClassifier(embedder, head_epochs=1, finetune_epochs=1, batch_size=4, device="cpu",
+                                 random_state=0).fit(x, y)
+    assert clf.predict_proba(x).shape == (8, 2)

@@ -60,13 +60,14 @@ def load_ecg_selfsupervised(path: str | os.PathLike, method: str | None = None, 
     - CPC (``model_cpc.*``) -> :class:`~sklearn_ecg.CPCTransformer`; ``transform``
       pools the LSTM outputs (mean, max, last: the input of their classification
       head) per 250-sample window and averages the windows. The linear predictor
-      (``proj``) is loaded too, so pretraining can go on (an MLP predictor, ``--mlp``,
-      is not: this library's is linear).
+      (``proj``) is loaded into the objective too (an MLP predictor, ``--mlp``, is
+      not: this library's is linear).
     - SimCLR (``encoder.features.*``) -> :class:`~sklearn_ecg.SimCLRTransformer` and
       BYOL (``online_network.encoder.features.*``) ->
       :class:`~sklearn_ecg.BYOLTransformer`: the xresnet1d features (max and mean
       pooled) per window. Their projection heads differ from this library's and start
-      fresh; BYOL's target network starts as a copy of the loaded online encoder.
+      fresh; BYOL's target network is a copy of the loaded online encoder.
+      (``fit`` pretrains anew from random weights, as for any estimator here.)
 
     Input as in their runs: 12 leads in PTB-XL order (I, II, III, aVR, aVL, aVF,
     V1-V6), 100 Hz, mV; 250-sample windows. Their CPC commands standardise each lead

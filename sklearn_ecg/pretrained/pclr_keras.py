@@ -51,13 +51,14 @@ def load_pclr_keras(path: str | os.PathLike, *, fs: float | None = None,
         4096 samples (PCLR_lead_I) and "II" when it takes 2500 (PCLR_lead_II).
     device : str, default="auto"
     random_state : int, optional
-        Seeds the projection head (not in the release; used only if you go on
-        pretraining).
+        Seeds the projection head, which the release does not hold.
 
     Returns
     -------
     PCLRTransformer
-        Fitted: ``transform`` works at once; ``fit`` would pretrain from scratch.
+        Fitted: ``transform`` works at once, ``save`` stores it, fine-tuning
+        (:class:`~sklearn_ecg.FineTunedECGClassifier`) starts from these weights;
+        ``fit`` would pretrain anew from random weights.
 
     Raises
     ------
