@@ -138,8 +138,8 @@ def _architecture(config: dict, path: Path) -> dict[str, Any]:
     if len(inputs) != 1 or not convs:
         raise ValueError(f"{path} is not a PCLR model: expected one input and Conv1D layers, found "
                          f"{sorted({layer['class_name'] for layer in layers})}.")
-    shape = inputs[0]["config"]["batch_input_shape"]
-    shape = shape.get("items", shape) if isinstance(shape, dict) else shape
+    input_config = inputs[0]["config"]  # Keras 2 says batch_input_shape, Keras 3 batch_shape
+    shape = _items(input_config.get("batch_input_shape") or input_config.get("batch_shape"))
     n_samples, n_leads = int(shape[1]), int(shape[2])
     for layer in layers:
         cfg = layer["config"]
@@ -172,8 +172,15 @@ def _items(value: Any) -> list:
 
 
 def _inbound(layer: dict) -> list[str]:
+    """Names of a layer's input layers: Keras 2 lists [name, node, tensor, kwargs]; Keras 3 keeps
+    {"args": [keras tensors with a keras_history]}."""
     nodes = layer.get("inbound_nodes") or []
-    return [entry[0] for entry in nodes[0]] if nodes else []
+    if not nodes:
+        return []
+    if isinstance(nodes[0], dict):
+        return [arg["config"]["keras_history"][0] for arg in nodes[0].get("args", [])
+                if isinstance(arg, dict) and "keras_history" in arg.get("config", {})]
+    return [entry[0] for entry in nodes[0]]
 
 
 def _units(convs: list[dict], path: Path) -> list[list[dict]]:
