@@ -13,12 +13,14 @@ from sklearn.base import ClassifierMixin, clone
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _engine
 from ._persistence import PersistenceMixin
 from ._validation import check_ecg_array
+from .nn.finetune import WeightedTargets
 
 #: The input description a classifier copies from its embedder (and saves).
 INPUT_DESCRIPTION = ("fs_in_", "leads_in_", "n_leads_in_", "n_samples_in_")
@@ -88,6 +90,14 @@ class NetClassifierMixin(PersistenceMixin, ClassifierMixin):
         self.multilabel_ = False
         self.classes_ = encoder.classes_
         return encoder.transform(y).astype(np.int64)
+
+    def _weighted_targets(self, targets: np.ndarray, sample_weight: Any) -> WeightedTargets:
+        """Training targets with one weight per ECG: ``sample_weight`` times the ``class_weight``
+        of its class (of each label's 0/1 for multi-label ``y``)."""
+        weights = sample_weights(sample_weight, len(targets))
+        if self.class_weight is not None:
+            weights = weights * compute_sample_weight(self.class_weight, targets)
+        return WeightedTargets(targets, weights)
 
     @property
     def _n_outputs(self) -> int:

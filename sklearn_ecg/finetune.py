@@ -16,12 +16,11 @@ import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 from . import _engine
 from ._base import SHARED_PARAMETER_CONSTRAINTS, BaseECGEmbedder, fit_transaction
-from ._classifier import NetClassifierMixin, sample_weights
+from ._classifier import NetClassifierMixin
 from ._validation import check_ecg_array
 from .callbacks import BestValidationScore
 from .evaluation import macro_roc_auc
@@ -30,7 +29,6 @@ from .nn.finetune import (
     HEADS,
     EncoderWithHead,
     WeightedClassificationLoss,
-    WeightedTargets,
     classifier_head,
     discriminative_param_groups,
 )
@@ -267,9 +265,7 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         targets = self._encode_targets(y)
         if len(targets) != len(X):
             raise ValueError(f"X has {len(X)} ECGs but y has {len(targets)} rows.")
-        weights = sample_weights(sample_weight, len(X))
-        if self.class_weight is not None:
-            weights = weights * compute_sample_weight(self.class_weight, targets)
+        weighted = self._weighted_targets(targets, sample_weight)
         if validation_data is not None and self.validation_fraction is not None:
             raise ValueError("Pass validation_data or validation_fraction, not both.")
         train_rows, valid_rows = self._validation_split(targets, self.validation_fraction)
@@ -280,7 +276,7 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         else:
             X_valid = y_valid = None
         window, stride = self._windows(embedder)
-        dataset = RandomCropDataset(X, window, indices=train_rows, targets=WeightedTargets(targets, weights))
+        dataset = RandomCropDataset(X, window, indices=train_rows, targets=weighted)
         stage_seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
         encoder = copy.deepcopy(embedder.encoder_).cpu()
         module: EncoderWithHead | None = None

@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from torch import nn
 
 from . import _engine
 from ._base import SHARED_PARAMETER_CONSTRAINTS, BaseECGEmbedder, fit_transaction
 from ._classifier import NetClassifierMixin
 from .nn.data import ECGDataset
-from .nn.finetune import EncoderWithHead, classifier_head
+from .nn.finetune import EncoderWithHead, WeightedClassificationLoss, classifier_head
 
 
 class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
@@ -45,6 +45,9 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
         AdamW learning rate.
     weight_decay : float, default=1e-2
         AdamW weight decay.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes (of each label's 0/1 for multi-label ``y``), as in
+        scikit-learn; multiplied with ``fit``'s ``sample_weight``.
     device : str, default="auto"
         ``"auto"`` uses CUDA (with bfloat16 autocast at prediction) when available.
     random_state : int, RandomState or None, default=None
@@ -91,6 +94,7 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
         batch_size: int = 64,
         lr: float = 1e-3,
         weight_decay: float = 1e-2,
+        class_weight: dict | str | None = None,
         device: str = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -101,6 +105,7 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.class_weight = class_weight
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -111,10 +116,11 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
             "max_epochs", "batch_size", "lr", "device", "random_state", "verbose", "callbacks")},
         "embedder": [HasMethods(["describe_input", "build_encoder", "input_batches"])],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     @fit_transaction
-    def fit(self, X: Any, y: Any) -> SupervisedECGClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SupervisedECGClassifier:
         """Train encoder and head from a random initialisation on (X, y).
 
         Parameters
@@ -123,6 +129,8 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
             ECGs in millivolts at the embedder's ``fs``.
         y : array-like of shape (n_ecgs,) or (n_ecgs, n_labels)
             Classes, or a 0/1 multi-label indicator matrix.
+        sample_weight : array-like of shape (n_ecgs,), optional
+            Weight of each ECG's loss.
 
         Returns
         -------
@@ -140,8 +148,8 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
         n_outputs = len(self.classes_)
         self.net_ = _engine.train(
             self, lambda: _linear_classifier(embedder.build_encoder(), n_outputs),
-            ECGDataset(X, targets=targets),
-            criterion=nn.BCEWithLogitsLoss if self.multilabel_ else nn.CrossEntropyLoss,
+            ECGDataset(X, targets=self._weighted_targets(targets, sample_weight)),
+            criterion=WeightedClassificationLoss(self.multilabel_),
             optimizer=torch.optim.AdamW, optimizer_params={"weight_decay": self.weight_decay},
             # A last batch of one ECG breaks BatchNorm in training mode.
             drop_last=len(X) % self.batch_size == 1,

@@ -497,3 +497,17 @@ def test_preprocessing_imports_no_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_set_output_pandas_passes_ecg_arrays_through():
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_ecg.datasets import make_synthetic_ecg
+    from sklearn_ecg.preprocessing import BandpassFilter
+    from sklearn_ecg.testing import tiny_estimator
+
+    data = make_synthetic_ecg(n_patients=8, ecgs_per_patient=2, fs=100, random_state=0)
+    pipe = make_pipeline(BandpassFilter(fs=100), tiny_estimator("pclr")).set_output(transform="pandas")
+    embeddings = pipe.fit(data.X).transform(data.X)
+    assert list(embeddings.columns[:2]) == ["pclrtransformer0", "pclrtransformer1"]
+    assert BandpassFilter(fs=100).set_output(transform="pandas").fit_transform(data.X).shape == data.X.shape

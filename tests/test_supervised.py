@@ -151,3 +151,15 @@ def test_save_and_load(tmp_path):
     loaded = SupervisedECGClassifier.load(clf.save(tmp_path / "model"), device="cpu")
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
     assert loaded.classes_.tolist() == ["bump", "normal"] and loaded.multilabel_ is False
+
+
+def test_sample_weight_and_class_weight():
+    X, y = bump_data(n=24)
+    base = dict(max_epochs=3, batch_size=8, device="cpu", random_state=0)
+    plain = SupervisedECGClassifier(tiny_pclr(), **base).fit(X, y).predict_proba(X)
+    ones = SupervisedECGClassifier(tiny_pclr(), **base).fit(X, y, sample_weight=np.ones(24)).predict_proba(X)
+    np.testing.assert_allclose(ones, plain, atol=1e-6)  # unit weights change nothing
+    heavy = SupervisedECGClassifier(tiny_pclr(), **base, class_weight={0: 1.0, 1: 20.0}).fit(X, y)
+    assert heavy.predict_proba(X)[:, 1].mean() > plain[:, 1].mean()  # the heavy class gains mass
+    with pytest.raises(ValueError, match="sample_weight"):
+        SupervisedECGClassifier(tiny_pclr(), **base).fit(X, y, sample_weight=np.ones(5))

@@ -33,6 +33,17 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
     def _min_samples(self) -> int:
         return 1
 
+    def set_output(self, *, transform: str | None = None) -> _ECGTransformer:
+        """Accept scikit-learn's output configuration and leave the output as it is.
+
+        ECGs are 3-D arrays, which no table can hold, so they stay numpy arrays; accepting
+        the call lets ``make_pipeline(BandpassFilter(fs=100), PCLRTransformer())
+        .set_output(transform="pandas")`` configure the steps that return tables.
+        """
+        if transform not in (None, "default", "pandas", "polars"):
+            raise ValueError(f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}.")
+        return self
+
     def _check_params(self) -> None:
         """Raise ValueError for invalid parameters (called by ``fit``)."""
 
