@@ -89,6 +89,8 @@ def test_variants_and_damaged_files_are_refused(tmp_path):
     torch.save(dict(ckpt, model=damaged), tmp_path / "damaged.pt")
     with pytest.raises(ValueError, match=r"encoder\.layers\.1\.fc2\.weight has shape \(32, 8\).*\(32, 64\)"):
         load_fairseq_signals(tmp_path / "damaged.pt")
+    with pytest.raises(ValueError, match=r"takes 12 lead\(s\), but leads names 1"):
+        load_fairseq_signals(FIXTURES / "fairseq_w2v_cmsc_old.pt", leads=["II"])
     old_layout = {"encoder.pos_conv.0.weight_g": torch.zeros(1, 1, 4), "layer_norm.weight": torch.ones(4)}
     torch.save({"model": old_layout, "args": argparse.Namespace()}, tmp_path / "2021.pt")
     with pytest.raises(ValueError, match="before October 2022"):

@@ -77,6 +77,8 @@ def test_method_is_checked_and_needed_for_bare_xresnets(tmp_path):
     data = np.load(FIXTURES / "hhi_simclr.npz")
     estimator = load_ecg_selfsupervised(tmp_path / "finetuned.pt", method="byol", device="cpu")
     assert_matches(estimator.transform(data["x"]), data["features"])
+    with pytest.raises(ValueError, match=r"takes 12 lead\(s\), but leads names 1"):
+        load_ecg_selfsupervised(FIXTURES / "hhi_cpc_fc.ckpt", leads=["I"])
     with pytest.raises(ValueError, match="is not an ecg-selfsupervised"):
         load_ecg_selfsupervised(FIXTURES / "merl_resnet18_tiny_encoder.pth")
 

@@ -80,6 +80,8 @@ def test_other_variants_and_damaged_files_are_refused(tmp_path):
         load_merl(tmp_path / "short.pth")
     with pytest.raises(ValueError, match="HDF5"):
         load_merl(FIXTURES / "pclr_keras_12lead.h5")
+    with pytest.raises(ValueError, match=r"takes 12 lead\(s\), but leads names 2"):
+        load_merl(TINY, leads=["I", "II"])
 
 
 def test_loaded_model_saves_and_reloads(tmp_path):

@@ -155,6 +155,16 @@ def state_dict_in(checkpoint: Any, path: Path, keys: tuple[str, ...], what: str)
                      f"{list(keys)}; found {found}.")
 
 
+def check_lead_count(leads: Any, n_leads: int, path: Path) -> int:
+    """The number of input leads, checked: ``leads`` must name as many as the file's first layer
+    takes (12 when ``leads`` is None, the standard leads)."""
+    if leads is None and n_leads != 12:
+        raise ValueError(f"{path} takes {n_leads} lead(s): name them with leads=[...].")
+    if leads is not None and len(leads) != n_leads:
+        raise ValueError(f"{path} takes {n_leads} lead(s), but leads names {len(leads)}: {list(leads)}.")
+    return n_leads
+
+
 def check_converted(expected: Mapping[str, torch.Tensor], converted: Mapping[str, torch.Tensor],
                     published: Callable[[str], str], path: Path) -> dict[str, torch.Tensor]:
     """Every key of ``expected`` (an encoder's state dict) present in ``converted`` with its

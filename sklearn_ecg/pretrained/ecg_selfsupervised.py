@@ -15,7 +15,7 @@ import torch
 from ..byol import BYOLTransformer
 from ..cpc import CPCTransformer
 from ..simclr import SimCLRTransformer
-from ._files import check_converted, load_torch_file, state_dict_in
+from ._files import check_converted, check_lead_count, load_torch_file, state_dict_in
 
 #: Per-lead mean and standard deviation (mV) of PTB-XL that their CPC runs (``--normalize``)
 #: standardise every input with (main_cpc_lightning.py), leads I ... V6.
@@ -106,8 +106,9 @@ def load_ecg_selfsupervised(path: str | os.PathLike, method: str | None = None, 
         predictor = None
     params.update(fs=fs, leads=leads, random_state=random_state)
     estimator_class = _ESTIMATORS[method]
+    first = converted["steps.0.0.weight" if method == "cpc" else "stem.0.0.weight"]
+    n_leads = check_lead_count(leads, int(first.shape[1]), path)
     template = estimator_class(**params, device="cpu")
-    n_leads = 12 if leads is None else len(leads)
     template.describe_input(np.zeros((1, n_leads, 1000), dtype=np.float32))
     expected = template.build_encoder().state_dict()
     state = check_converted(expected, converted, published, path)

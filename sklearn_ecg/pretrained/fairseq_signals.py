@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..w2v_cmsc import W2VCMSCTransformer
-from ._files import check_converted, load_torch_file, state_dict_in
+from ._files import check_converted, check_lead_count, load_torch_file, state_dict_in
 
 _WHAT = "a fairseq-signals wav2vec 2.0 checkpoint"
 #: Parts of the model only pretraining uses: fresh when a checkpoint lacks them (fine-tuned models).
@@ -106,11 +106,8 @@ def load_fairseq_signals(path: str | os.PathLike, *, fs: float | None = None,
         gumbel_temperature=(start, end), random_state=random_state,
         **_head_sizes(state, model_cfg),
     )
-    if leads is None and int(state["feature_extractor.conv_layers.0.0.weight"].shape[1]) != 12:
-        raise ValueError(f"{path} takes {state['feature_extractor.conv_layers.0.0.weight'].shape[1]} "
-                         "leads: name them with leads=[...].")
+    n_leads = check_lead_count(leads, int(state["feature_extractor.conv_layers.0.0.weight"].shape[1]), path)
     template = W2VCMSCTransformer(**params, device="cpu")
-    n_leads = 12 if leads is None else len(leads)
     template.describe_input(np.zeros((1, n_leads, int(round(10 * fs))), dtype=np.float32))
     template.gumbel_decay_ = decay
     expected = {f"wav2vec2.{k}": v for k, v in template.build_encoder().wav2vec2.state_dict().items()}

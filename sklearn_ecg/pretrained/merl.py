@@ -13,7 +13,7 @@ import torch
 
 from ..mets import METSZeroShotClassifier
 from ..text import DEFAULT_TEXT_MODEL
-from ._files import check_converted, load_torch_file, state_dict_in
+from ._files import check_converted, check_lead_count, load_torch_file, state_dict_in
 
 #: MERL's input: 10 s of 12 leads at 500 Hz, min-max scaled per record.
 MERL_FS = 500.0
@@ -77,9 +77,7 @@ def load_merl(path: str | os.PathLike, *, fs: float = MERL_FS, leads: Sequence[s
     params: dict[str, Any] = dict(widths=widths, projection_dim=widths[-1], fs=fs, leads=leads,
                                   random_state=random_state)
     template = METSZeroShotClassifier(**params, device="cpu")
-    n_leads = int(state["conv1.weight"].shape[1])
-    if leads is None and n_leads != 12:
-        raise ValueError(f"{path} takes {n_leads} leads: name them with leads=[...].")
+    n_leads = check_lead_count(leads, int(state["conv1.weight"].shape[1]), path)
     template.describe_input(np.zeros((1, n_leads, MERL_SAMPLES), dtype=np.float32))
     expected = template.build_encoder().state_dict()
     converted = {_our_key(key): value for key, value in state.items()}
