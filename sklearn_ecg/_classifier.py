@@ -12,7 +12,6 @@ import torch
 from sklearn.base import ClassifierMixin, clone
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -144,7 +143,7 @@ class NetClassifierMixin(PersistenceMixin, ClassifierMixin):
         rows = np.arange(len(y))
         if fraction is None:
             return rows, None
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = _engine.draw_seed(self.random_state)
         splitter = ShuffleSplit(1, test_size=fraction, random_state=seed)
         n_valid = int(np.ceil(fraction * len(y)))
         n_classes = len(self.classes_)

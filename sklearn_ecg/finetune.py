@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _engine
 from ._base import SHARED_PARAMETER_CONSTRAINTS, BaseECGEmbedder, fit_transaction
 from ._classifier import NetClassifierMixin
+from ._persistence import CONFIG_FILE, _encode_params, _library_class
 from ._validation import check_ecg_array
 from .callbacks import BestValidationScore
 from .evaluation import macro_roc_auc
@@ -217,16 +218,11 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
             check_is_fitted(self.embedder, "net_", msg="embedder must be a fitted (pretrained) embedder: "
                             "fit it first, load it, or pass the directory it was saved to.")
             return self.embedder
-        import sklearn_ecg
-
-        config_file = Path(self.embedder) / "config.json"
+        config_file = Path(self.embedder) / CONFIG_FILE
         if not config_file.is_file():
             raise ValueError(f"embedder={str(self.embedder)!r}: {config_file} not found; pass a fitted "
                              "embedder or a directory written by its save().")
-        name = json.loads(config_file.read_text()).get("estimator")
-        cls = getattr(sklearn_ecg, str(name), None)
-        if not (isinstance(cls, type) and issubclass(cls, BaseECGEmbedder)):
-            raise ValueError(f"{config_file} holds a {name!r}, not a sklearn-ecg embedder.")
+        cls = _embedder_class(json.loads(config_file.read_text()).get("estimator"), config_file)
         return cls.load(self.embedder, device=self.device)
 
     def _windows(self, embedder: BaseECGEmbedder) -> tuple[int | None, int | None]:
@@ -259,7 +255,7 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         embedder = self._pretrained()
         self._describe(embedder)
         self.embedder_config_ = {"estimator": type(embedder).__name__,
-                                 "params": _json_params(self.embedder_)}
+                                 "params": _encode_params(self.embedder_)[0]}
         X = check_ecg_array(X)
         self.embedder_.input_batches(X[:1])  # leads, rate and length as the embedder needs
         targets = self._encode_targets(y)
@@ -326,12 +322,7 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         return (*super()._fitted_names(), "validation_scores_", "best_epochs_", "embedder_config_")
 
     def _rebuild_module(self) -> torch.nn.Module:
-        import sklearn_ecg
-
-        cls = getattr(sklearn_ecg, str(self.embedder_config_["estimator"]), None)
-        if not (isinstance(cls, type) and issubclass(cls, BaseEstimator) and hasattr(cls, "build_encoder")):
-            raise ValueError(f"embedder_config_ names {self.embedder_config_['estimator']!r}, not a "
-                             "sklearn-ecg embedder.")
+        cls = _embedder_class(self.embedder_config_["estimator"], "embedder_config_")
         embedder = self._describe(cls(**self.embedder_config_["params"]), source=self)
         encoder = embedder.build_encoder()
         return EncoderWithHead(encoder, classifier_head(encoder.out_features, self._n_outputs, self.head))
@@ -380,14 +371,10 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         return logits.astype(np.float32)
 
 
-def _json_params(estimator: BaseEstimator) -> dict[str, Any]:
-    """The parameters of ``estimator`` that JSON can hold (its architecture is among them; the
-    others, e.g. callbacks and augmentations, do not shape the encoder)."""
-    kept = {}
-    for name, value in estimator.get_params(deep=False).items():
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            continue
-        kept[name] = value
-    return kept
+
+def _embedder_class(name: Any, source: Any) -> type[BaseECGEmbedder]:
+    """The sklearn-ecg embedder class called ``name`` (read from ``source``, named in errors)."""
+    cls = _library_class(name, source)
+    if not issubclass(cls, BaseECGEmbedder):
+        raise ValueError(f"{source} names {name!r}, not a sklearn-ecg embedder.")
+    return cls
