@@ -34,8 +34,7 @@ GENERATED_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6
 GENERATOR_FS = 500
 GENERATOR_SAMPLES = 5000
 #: The generator's tanh output times 6000 is in microvolts (the package's ``generate()`` writes
-#: ``int(output * 6000)``, the integer microvolt values of the GE MUSE files it was trained on);
-#: times 6 is millivolts.
+#: ``int(output * 6000)``; R-wave amplitudes then match PTB-XL's), so times 6 is millivolts.
 OUTPUT_TO_MV = 6.0
 _INSTALL_HINT = 'pip install "sklearn-ecg[deepfake]"'
 _CACHE_FORMAT = 1
@@ -199,10 +198,10 @@ def make_deepfake_ecg(
     """Generate realistic, unlabelled 10 s 12-lead ECGs with the DeepFake ECG generator.
 
     The ECGs come from one generative adversarial network, Pulse2Pulse (Thambawita et al.,
-    "DeepFake electrocardiograms using generative adversarial networks are the beginning of the
-    end for privacy issues in medicine", Scientific Reports 2021), trained on real 10 s, 500 Hz
-    8-lead ECGs (I, II, V1-V6) of Danish adults; the generator and its weights ship in the PyPI
-    package ``deepfake-ecg`` (MIT licence), an optional dependency.
+    Scientific Reports 11, 21896, 2021, doi:10.1038/s41598-021-01295-2), trained on 7,233 real
+    normal 10 s, 500 Hz ECGs of two population studies, 8 leads each (I, II, V1-V6); the
+    generator and its weights ship in the PyPI package ``deepfake-ecg`` (MIT licence), an
+    optional dependency.
 
     What the data is, plainly: mostly normal-looking ECGs of a single generator, with **no
     labels** (no diagnosis, no report), **no patients** (every ECG is an independent draw: there
@@ -211,10 +210,12 @@ def make_deepfake_ecg(
     ``aVR = -(I + II) / 2``, ``aVL = I - II / 2``, ``aVF = II - I / 2``, exact in float32). Use
     it as extra unlabelled pretraining data, not as ground truth for any diagnosis.
 
-    Units: the generator's output (a tanh, in [-1, 1]) times 6000 is microvolts: the package's
-    own ``generate()`` writes ``int(output * 6000)`` as the integer microvolt values of the GE
-    MUSE ECGs it was trained on. This function returns output x 6 = millivolts, not rounded. R
-    waves in lead II are then typically 0.5-2 mV, as in clinical ECGs such as PTB-XL's.
+    Units: the generator's output (a tanh, in [-1, 1]) times 6000 is microvolts. The package's
+    own ``generate()`` writes ``int(output * 6000)`` to its files, without naming the unit;
+    read as microvolts, these give R waves of 0.7-1.4 mV in lead II (10th-90th percentile,
+    median 1.0 mV), as in PTB-XL (0.5-1.6 mV, median 0.95 mV, in mV after the header's gain),
+    where millivolts or volts would be off by a factor of 1000. This function returns
+    output x 6 = millivolts, not rounded.
 
     The network is run by this function, never through the package's ``generate()``: its weights
     are read with ``torch.load(weights_only=True)`` and its input noise (uniform in [-1, 1),
