@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch.utils.data import Dataset
 
@@ -31,6 +32,55 @@ SHARED_PARAMETER_CONSTRAINTS: dict[str, list] = {
     "verbose": ["verbose"],
     "callbacks": [list, None],
 }
+
+#: Constraints of the training-at-scale parameters (documented by :func:`documents_training_options`).
+TRAINING_OPTION_CONSTRAINTS: dict[str, list] = {
+    "optimizer": [StrOptions({"adam", "adamw", "sgd", "rmsprop"}), type, None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "checkpoint_dir": [str, os.PathLike, None],
+    "num_workers": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+    "pin_memory": ["boolean", StrOptions({"auto"})],
+    "mixed_precision": ["boolean"],
+}
+
+TRAINING_OPTIONS_DOC = """    optimizer : str, torch.optim.Optimizer subclass or None, default=None
+        The optimizer: None keeps the method's own (as published); "adam", "adamw",
+        "sgd", "rmsprop" or a class gets ``lr`` and ``weight_decay`` and torch's
+        defaults for its other settings.
+    validation_fraction : float in (0, 1) or None, default=None
+        Share of the training items held out (seeded by ``random_state``) to measure the
+        training loss on after every epoch: ``net_.history[:, "valid_loss"]``, which
+        skorch's ``EarlyStopping(monitor="valid_loss")`` and ``Checkpoint`` use. None: every
+        item trains.
+    checkpoint_dir : str, path or None, default=None
+        Directory where every epoch's state is written atomically (weights, optimizer,
+        schedules, BYOL's EMA target, RNG states, history). A fit that finds there a
+        checkpoint of the same parameters and data resumes after its last complete epoch
+        and ends with the weights an uninterrupted fit has (exactly, on CPU); one of another
+        fit raises a ValueError and is left untouched. User callbacks restart their own
+        counters on resume.
+    num_workers : int or "auto", default="auto"
+        DataLoader worker processes reading training batches. "auto": none on CPU or for
+        in-memory arrays; up to 4 on a GPU for lazy arrays (memmap, h5py, zarr). Workers
+        do not change the result.
+    pin_memory : bool or "auto", default="auto"
+        Page-locked batches for faster copies to the GPU; "auto": on CUDA.
+    mixed_precision : bool, default=True
+        bfloat16 autocast on CUDA in fit and transform (weights stay float32); False
+        runs float32 throughout. No effect on CPU.
+"""
+
+
+def documents_training_options(cls: type) -> type:
+    """Class decorator: add :data:`TRAINING_OPTIONS_DOC` to the end of the Parameters section
+    (before "Attributes") of an estimator with the training-at-scale parameters."""
+    doc = cls.__doc__ or ""
+    marker = "\n    Attributes\n    ----------"
+    if marker not in doc:
+        raise TypeError(f"{cls.__name__}'s docstring has no Attributes section to insert before.")
+    head, tail = doc.split(marker, 1)
+    cls.__doc__ = head.rstrip("\n") + "\n" + TRAINING_OPTIONS_DOC + marker + tail
+    return cls
 
 
 def fit_transaction(fit: Callable) -> Callable:
@@ -72,7 +122,7 @@ class BaseECGEmbedder(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transfo
     in :class:`~sklearn_ecg._persistence.PersistenceMixin`.
     """
 
-    _parameter_constraints: dict = dict(SHARED_PARAMETER_CONSTRAINTS)
+    _parameter_constraints: dict = {**SHARED_PARAMETER_CONSTRAINTS, **TRAINING_OPTION_CONSTRAINTS}
     # Whether a model fitted on some leads can embed a subset (missing leads zero-filled).
     _allows_missing_leads: bool = False
     # Fitted attributes (beyond the shared ones) that ``save``/``load`` must keep.
@@ -197,6 +247,7 @@ class BaseECGEmbedder(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transfo
         dataset = self._make_train_dataset(X, y, **fit_params)
         self.net_ = _engine.train(
             self, lambda: self._build_objective(self.build_encoder()), dataset,
+            fingerprint_data=(X, y, *fit_params.values()),
             # A last batch of one or two items has no negatives and breaks BatchNorm.
             drop_last=len(dataset) > self.batch_size, **self._net_options(),
         )
@@ -254,7 +305,8 @@ class BaseECGEmbedder(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transfo
         check_is_fitted(self, "net_")
         batches = self.input_batches(X, leads=leads, fs=fs)
         self.net_.module_.eval()
-        return _engine.predict_batches(function, batches, str(self.net_.device))
+        return _engine.predict_batches(function, batches, str(self.net_.device),
+                                       getattr(self, "mixed_precision", True))
 
     # -- persistence ---------------------------------------------------------------------------
     def to(self, device: str) -> BaseECGEmbedder:

@@ -151,9 +151,10 @@ def check_ecg_array(
     return X
 
 
-def check_batch(batch: np.ndarray, *, name: str = "X", offset: int = 0) -> np.ndarray:
+def check_batch(batch: np.ndarray, *, name: str = "X", offset: int = 0,
+                rows: np.ndarray | None = None) -> np.ndarray:
     """A batch as float32 memory torch can share; raise a ValueError naming the first ECG that
-    holds NaN or inf."""
+    holds NaN or inf: its index in X is ``rows[i]`` when given, else ``offset + i``."""
     batch = np.asarray(batch, dtype=np.float32)
     # torch wants writable memory (not read-only memmaps) and no negative strides (X[..., ::-1]).
     if not batch.flags.writeable or any(stride < 0 for stride in batch.strides):
@@ -161,7 +162,8 @@ def check_batch(batch: np.ndarray, *, name: str = "X", offset: int = 0) -> np.nd
     if not np.isfinite(batch).all():
         bad = np.flatnonzero(~np.isfinite(batch.reshape(len(batch), -1)).all(axis=1))
         raise ValueError(
-            f"{name} contains NaN or infinite values (ECG index {offset + int(bad[0])}"
+            f"{name} contains NaN or infinite values (ECG index "
+            f"{int(rows[bad[0]]) if rows is not None else offset + int(bad[0])}"
             f"{' and others' if len(bad) > 1 else ''}); impute or drop them first."
         )
     return batch

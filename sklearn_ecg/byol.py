@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any
@@ -11,11 +12,13 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
+from ._base import documents_training_options
 from ._two_view import SHARED_PARAMETERS_DOC, TRAINING_PARAMETERS_DOC, TwoViewEmbedder
 from .callbacks import TargetEMA
 from .nn.byol import BYOLObjective
 
 
+@documents_training_options
 class BYOLTransformer(TwoViewEmbedder):
     __doc__ = (
         """BYOL on ECG windows (Mehari & Strodthoff 2022), as a transformer.
@@ -89,6 +92,12 @@ class BYOLTransformer(TwoViewEmbedder):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
+        optimizer: str | type | None = None,
+        validation_fraction: float | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        num_workers: int | str = "auto",
+        pin_memory: bool | str = "auto",
+        mixed_precision: bool = True,
     ):
         self.fs = fs
         self.leads = leads
@@ -112,6 +121,12 @@ class BYOLTransformer(TwoViewEmbedder):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.mixed_precision = mixed_precision
 
     _parameter_constraints: dict = {
         **TwoViewEmbedder._parameter_constraints,

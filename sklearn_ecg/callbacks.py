@@ -12,7 +12,13 @@ from skorch.callbacks import Callback
 
 
 def _steps_per_epoch(net: Any, dataset: Any) -> int:
-    return max(1, len(net.get_iterator(dataset, training=True)))
+    train_part, _ = net.get_split_datasets(dataset, None)
+    return max(1, len(net.get_iterator(train_part, training=True)))
+
+
+def _steps_done(net: Any, per_epoch: int) -> int:
+    """Steps of the epochs already in the history: 0, or those before a resumed checkpoint."""
+    return per_epoch * len(net.history)
 
 
 class WarmupCosineLR(Callback):
@@ -29,7 +35,7 @@ class WarmupCosineLR(Callback):
         per_epoch = _steps_per_epoch(net, X)
         self.total_steps_ = per_epoch * net.max_epochs
         self.warmup_steps_ = per_epoch * self.warmup_epochs
-        self.step_ = 0
+        self.step_ = _steps_done(net, per_epoch)
 
     def factor(self, step: int) -> float:
         if step < self.warmup_steps_:
@@ -56,8 +62,9 @@ class TargetEMA(Callback):
         self.base_tau = base_tau
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.total_steps_ = _steps_per_epoch(net, X) * net.max_epochs
-        self.step_ = 0
+        per_epoch = _steps_per_epoch(net, X)
+        self.total_steps_ = per_epoch * net.max_epochs
+        self.step_ = _steps_done(net, per_epoch)
 
     def tau(self, step: int) -> float:
         return 1 - (1 - self.base_tau) * (math.cos(math.pi * step / self.total_steps_) + 1) / 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
@@ -11,7 +12,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch.utils.data import Dataset
 
-from ._base import BaseECGEmbedder
+from ._base import BaseECGEmbedder, documents_training_options
 from .nn.cpc import POOLINGS, CPCContextNetwork, CPCObjective, steps_out
 from .nn.data import RandomCropDataset
 from .nn.windows import embed_in_windows
@@ -23,6 +24,7 @@ _ENCODERS = {
 }
 
 
+@documents_training_options
 class CPCTransformer(BaseECGEmbedder):
     """Contrastive Predictive Coding (CPC) for ECGs, as a transformer.
 
@@ -144,6 +146,12 @@ class CPCTransformer(BaseECGEmbedder):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
+        optimizer: str | type | None = None,
+        validation_fraction: float | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        num_workers: int | str = "auto",
+        pin_memory: bool | str = "auto",
+        mixed_precision: bool = True,
     ):
         self.fs = fs
         self.leads = leads
@@ -165,6 +173,12 @@ class CPCTransformer(BaseECGEmbedder):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.mixed_precision = mixed_precision
 
     _parameter_constraints: dict = {
         **BaseECGEmbedder._parameter_constraints,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from sklearn.utils.validation import column_or_1d
 from torch import nn
 from torch.utils.data import Dataset
 
-from ._base import BaseECGEmbedder, fit_transaction
+from ._base import BaseECGEmbedder, documents_training_options, fit_transaction
 from ._engine import resolve_device
 from ._validation import check_positive_ints
 from ._zero_shot import ZeroShotPromptsMixin, as_texts, check_template, plain
@@ -24,6 +25,7 @@ from .nn.resnet18_1d import ResNet18_1d
 from .text import DEFAULT_TEXT_MODEL, get_text_encoder
 
 
+@documents_training_options
 class METSZeroShotClassifier(ZeroShotPromptsMixin, ClassifierMixin, BaseECGEmbedder):
     """METS: pretrain an ECG encoder on paired free-text reports, then classify zero-shot.
 
@@ -82,6 +84,8 @@ class METSZeroShotClassifier(ZeroShotPromptsMixin, ClassifierMixin, BaseECGEmbed
         without touching the global torch RNG.
     verbose : int, default=0
         1 prints skorch's epoch table with batch progress bars; 0 is silent.
+    weight_decay : float, default=0.0
+        L2 penalty of the Adam optimizer (0: none).
     callbacks : list of skorch callbacks, optional
         skorch callbacks added to training after the method's own, e.g.
         ``EarlyStopping(monitor="train_loss")`` or ``Checkpoint``.
@@ -152,6 +156,13 @@ class METSZeroShotClassifier(ZeroShotPromptsMixin, ClassifierMixin, BaseECGEmbed
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
+        weight_decay: float = 0.0,
+        optimizer: str | type | None = None,
+        validation_fraction: float | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        num_workers: int | str = "auto",
+        pin_memory: bool | str = "auto",
+        mixed_precision: bool = True,
     ):
         self.classes = classes
         self.text_model = text_model
@@ -170,9 +181,17 @@ class METSZeroShotClassifier(ZeroShotPromptsMixin, ClassifierMixin, BaseECGEmbed
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.mixed_precision = mixed_precision
 
     _parameter_constraints: dict = {
         **BaseECGEmbedder._parameter_constraints,
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "classes": ["array-like", dict, None],
         "text_model": [str],
         "report_template": [str],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
@@ -12,12 +13,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.utils.data import Dataset
 
-from ._base import BaseECGEmbedder
+from ._base import BaseECGEmbedder, documents_training_options
 from ._validation import check_positive_ints, warn_if_no_negatives
 from .nn.pclr import InterpolatingEncoder, PatientPairDataset, PCLRObjective
 from .nn.resnet1d import RibeiroResNet1d, keras_unit_strides
 
 
+@documents_training_options
 class PCLRTransformer(BaseECGEmbedder):
     """Patient Contrastive Learning of Representations (PCLR) as a transformer.
 
@@ -83,6 +85,8 @@ class PCLRTransformer(BaseECGEmbedder):
         without touching the global torch RNG.
     verbose : int, default=0
         Print an epoch table with batch progress bars and the pairing summary.
+    weight_decay : float, default=0.0
+        L2 penalty of the Adam optimizer; ml4h's PCLR trains without (0).
     callbacks : list of skorch callbacks, optional
         skorch callbacks added to training after the method's own, e.g.
         ``EarlyStopping(monitor="train_loss")`` or ``Checkpoint``.
@@ -131,6 +135,13 @@ class PCLRTransformer(BaseECGEmbedder):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
+        weight_decay: float = 0.0,
+        optimizer: str | type | None = None,
+        validation_fraction: float | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        num_workers: int | str = "auto",
+        pin_memory: bool | str = "auto",
+        mixed_precision: bool = True,
     ):
         self.fs = fs
         self.leads = leads
@@ -150,9 +161,17 @@ class PCLRTransformer(BaseECGEmbedder):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.mixed_precision = mixed_precision
 
     _extra_fitted_attrs = ("n_patient_pairs_", "n_single_ecg_patients_")
     _parameter_constraints: dict = {
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
         **BaseECGEmbedder._parameter_constraints,
         "n_samples": [Interval(Integral, 16, None, closed="left"), None],
         "temperature": [Interval(Real, 0, None, closed="neither")],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from numbers import Real
 
@@ -10,10 +11,12 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
+from ._base import documents_training_options
 from ._two_view import SHARED_PARAMETERS_DOC, TRAINING_PARAMETERS_DOC, TwoViewEmbedder
 from .nn.simclr import SimCLRObjective
 
 
+@documents_training_options
 class SimCLRTransformer(TwoViewEmbedder):
     __doc__ = (
         """SimCLR on ECG windows (Mehari & Strodthoff 2022), as a transformer.
@@ -81,6 +84,12 @@ class SimCLRTransformer(TwoViewEmbedder):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
+        optimizer: str | type | None = None,
+        validation_fraction: float | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        num_workers: int | str = "auto",
+        pin_memory: bool | str = "auto",
+        mixed_precision: bool = True,
     ):
         self.fs = fs
         self.leads = leads
@@ -103,6 +112,12 @@ class SimCLRTransformer(TwoViewEmbedder):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.mixed_precision = mixed_precision
 
     _contrastive = True
     _parameter_constraints: dict = {

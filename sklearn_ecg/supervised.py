@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from numbers import Real
 from typing import Any
 
@@ -12,12 +13,19 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from torch import nn
 
 from . import _engine
-from ._base import SHARED_PARAMETER_CONSTRAINTS, BaseECGEmbedder, fit_transaction
+from ._base import (
+    SHARED_PARAMETER_CONSTRAINTS,
+    TRAINING_OPTION_CONSTRAINTS,
+    BaseECGEmbedder,
+    documents_training_options,
+    fit_transaction,
+)
 from ._classifier import NetClassifierMixin
 from .nn.data import ECGDataset
 from .nn.finetune import EncoderWithHead, WeightedClassificationLoss, classifier_head
 
 
+@documents_training_options
 class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
     """Train a method's encoder from scratch, with a linear head, on labelled ECGs.
 
@@ -99,6 +107,12 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
+        optimizer: str | type | None = None,
+        validation_fraction: float | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        num_workers: int | str = "auto",
+        pin_memory: bool | str = "auto",
+        mixed_precision: bool = True,
     ):
         self.embedder = embedder
         self.max_epochs = max_epochs
@@ -110,10 +124,17 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.mixed_precision = mixed_precision
 
     _parameter_constraints: dict = {
         **{name: SHARED_PARAMETER_CONSTRAINTS[name] for name in (
             "max_epochs", "batch_size", "lr", "device", "random_state", "verbose", "callbacks")},
+        **TRAINING_OPTION_CONSTRAINTS,
         "embedder": [HasMethods(["describe_input", "build_encoder", "input_batches"])],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -149,6 +170,7 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
         self.net_ = _engine.train(
             self, lambda: _linear_classifier(embedder.build_encoder(), n_outputs),
             ECGDataset(X, targets=self._weighted_targets(targets, sample_weight)),
+            fingerprint_data=(X, targets, sample_weight),
             criterion=WeightedClassificationLoss(self.multilabel_),
             optimizer=torch.optim.AdamW, optimizer_params={"weight_decay": self.weight_decay},
             # A last batch of one ECG breaks BatchNorm in training mode.

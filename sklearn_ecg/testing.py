@@ -79,8 +79,8 @@ GENERIC_CHECK_PARAMS: dict[str, dict[str, Any]] = {
                      w2v_loss=False),
     "mets": dict(),
     # Enough epochs for the accuracy part of check_classifiers_train.
-    "supervised": dict(max_epochs=5, batch_size=16, lr=1e-2),
-    "finetune": dict(head="linear", head_epochs=5, finetune_epochs=0, batch_size=16, lr=1e-2),
+    "supervised": dict(max_epochs=5, batch_size=16, lr=5e-2),
+    "finetune": dict(head="linear", head_epochs=5, finetune_epochs=0, batch_size=16, lr=1e-1),
 }
 
 

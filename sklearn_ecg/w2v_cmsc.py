@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
@@ -14,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.utils.data import Dataset
 
-from ._base import BaseECGEmbedder
+from ._base import BaseECGEmbedder, documents_training_options
 from .nn.w2v_cmsc import PRESETS, SegmentingEncoder, SegmentPairDataset, W2VCMSCObjective
 from .nn.wav2vec2 import Wav2Vec2Config
 
@@ -24,6 +25,7 @@ _POSITIVE_REAL = [Interval(Real, 0, None, closed="neither")]
 _PROBABILITY = [Interval(Real, 0, 1, closed="both")]
 
 
+@documents_training_options
 class W2VCMSCTransformer(BaseECGEmbedder):
     """wav2vec 2.0 + CMSC + random lead masking (W2V+CMSC+RLM), one model for any set of leads.
 
@@ -242,6 +244,12 @@ class W2VCMSCTransformer(BaseECGEmbedder):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
+        optimizer: str | type | None = None,
+        validation_fraction: float | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        num_workers: int | str = "auto",
+        pin_memory: bool | str = "auto",
+        mixed_precision: bool = True,
     ):
         self.preset = preset
         self.fs = fs
@@ -282,6 +290,12 @@ class W2VCMSCTransformer(BaseECGEmbedder):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.mixed_precision = mixed_precision
 
     # -- configuration -------------------------------------------------------------------------
     def _sizes(self) -> dict[str, Any]:

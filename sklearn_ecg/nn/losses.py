@@ -1,9 +1,18 @@
-"""Contrastive losses shared by the methods."""
+"""Contrastive losses shared by the methods.
+
+Under multi-process training both losses gather the embeddings of every process first, so
+each item is contrasted with the whole global batch, as on one device with that batch (the
+published PCLR and METS runs; SimCLR's pl_bolts code gathers across GPUs likewise). With
+the gradient flowing back to each process's own rows and DDP averaging the gradients, the
+update equals the single-process one on the same global batch.
+"""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from .._distributed import gather_across_processes
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -15,6 +24,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     """
     if z1.shape != z2.shape or z1.ndim != 2:
         raise ValueError(f"z1 and z2 must both be (n, d); got {tuple(z1.shape)}, {tuple(z2.shape)}.")
+    z1, z2 = gather_across_processes(z1), gather_across_processes(z2)
     n = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]).float(), dim=1)
     logits = z @ z.T / temperature
@@ -29,6 +39,7 @@ def symmetric_info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float | to
     are the negatives; the mean of the a -> b and b -> a cross entropies."""
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"a and b need the same number of rows; got {a.shape[0]} and {b.shape[0]}.")
+    a, b = gather_across_processes(a), gather_across_processes(b)
     logits = F.normalize(a.float(), dim=1) @ F.normalize(b.float(), dim=1).T / temperature
     targets = torch.arange(a.shape[0], device=a.device)
     return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2

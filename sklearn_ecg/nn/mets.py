@@ -10,9 +10,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Dataset
 
-from .data import ECGDataset
+from .data import BatchDataset, ECGDataset
 from .losses import symmetric_info_nce
 
 # CLIP's bound on the learnt logit scale 1 / temperature.
@@ -67,7 +66,7 @@ class METSObjective(nn.Module):
         return symmetric_info_nce(self.encoder(ecg), self.text_projection(text), temperature)
 
 
-class ReportPairDataset(Dataset):
+class ReportPairDataset(BatchDataset):
     """Items ``{"ecg": (leads, samples), "text": (text_dim,)}``: an ECG and its embedded report."""
 
     def __init__(self, X: Any, text_embeddings: np.ndarray):
@@ -77,5 +76,7 @@ class ReportPairDataset(Dataset):
     def __len__(self) -> int:
         return len(self.ecgs)
 
-    def __getitem__(self, i: int) -> tuple[dict[str, torch.Tensor], int]:
-        return {"ecg": self.ecgs.read(i), "text": self.text[i]}, 0
+    def read_batch(self, items: np.ndarray, seeds: np.ndarray
+                   ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        ecgs = torch.from_numpy(self.ecgs.read(self.ecgs.indices[items]))
+        return {"ecg": ecgs, "text": self.text[torch.from_numpy(items)]}, torch.zeros(len(items))

@@ -10,9 +10,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Dataset
 
-from .data import ECGDataset
+from .data import BatchDataset, ECGDataset, item_uniforms
 from .heads import mlp
 from .losses import nt_xent
 
@@ -57,14 +56,14 @@ class PCLRObjective(nn.Module):
         return nt_xent(z[:batch], z[batch:], self.temperature)
 
 
-class PatientPairDataset(Dataset):
+class PatientPairDataset(BatchDataset):
     """One item per patient: two different ECGs of that patient, drawn afresh each epoch.
 
     Patients with a single ECG give two views of it instead, as ``single_ecg`` says:
     ``"windows"`` (its two non-overlapping halves, each stretched back to the full
     length) or ``"augment"`` (two noisy, amplitude-scaled, time-shifted copies);
     ``"drop"`` leaves them out. Since every item is one patient, a shuffled batch
-    never holds a patient twice.
+    never holds a patient twice. A batch reads all its ECGs with one access to ``X``.
     """
 
     def __init__(self, X: Any, groups: np.ndarray | None, single_ecg: str):
@@ -91,21 +90,39 @@ class PatientPairDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows_by_patient)
 
-    def _single_views(self, ecg: torch.Tensor) -> torch.Tensor:
-        n = ecg.shape[-1]
+    def _single_views(self, ecgs: torch.Tensor, seeds: np.ndarray) -> torch.Tensor:
+        """Two views of each ECG in ``ecgs`` (n, leads, samples): (n, 2, leads, samples)."""
+        n_ecgs, n_leads, n = ecgs.shape
         if self.single_ecg == "windows":
-            halves = torch.stack([ecg[:, : n // 2], ecg[:, n // 2 : 2 * (n // 2)]])
-            return F.interpolate(halves, size=n, mode="linear", align_corners=True)
-        views = ecg.expand(2, -1, -1)
-        scale = torch.empty(2, ecg.shape[0], 1).uniform_(0.8, 1.25)
-        noise = 0.02 * torch.randn_like(views)
-        shifts = torch.randint(-n // 10, n // 10 + 1, (2,))
-        views = torch.stack([torch.roll(v, int(s), dims=-1) for v, s in zip(views, shifts)])
-        return views * scale + noise
+            halves = torch.stack([ecgs[:, :, : n // 2], ecgs[:, :, n // 2 : 2 * (n // 2)]], dim=1)
+            stretched = F.interpolate(halves.reshape(2 * n_ecgs, n_leads, n // 2), size=n,
+                                      mode="linear", align_corners=True)
+            return stretched.reshape(n_ecgs, 2, n_leads, n)
+        views = []
+        for ecg, seed in zip(ecgs.numpy(), seeds):
+            rng = np.random.default_rng(int(seed))
+            scale = rng.uniform(0.8, 1.25, (2, n_leads, 1))
+            noise = 0.02 * rng.standard_normal((2, n_leads, n))
+            shifts = rng.integers(-(n // 10), n // 10 + 1, 2)
+            views.append(np.stack([np.roll(ecg, int(s), axis=-1) for s in shifts]) * scale + noise)
+        return torch.from_numpy(np.stack(views).astype(np.float32))
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        rows = self.rows_by_patient[i]
-        if len(rows) == 1:
-            return self._single_views(self.ecgs.read(rows[0])), 0
-        first, second = torch.randperm(len(rows))[:2].tolist()
-        return torch.stack([self.ecgs.read(rows[first]), self.ecgs.read(rows[second])]), 0
+    def read_batch(self, items: np.ndarray, seeds: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        patients = [self.rows_by_patient[i] for i in items]
+        sizes = np.array([len(rows) for rows in patients])
+        # Two distinct ECGs per patient from the item's seed: the first uniformly, the second
+        # uniformly among the others; a single-ECG patient's one ECG is read once.
+        u = item_uniforms(seeds, 2)
+        first = np.minimum((u[:, 0] * sizes).astype(np.int64), sizes - 1)
+        second = np.minimum((u[:, 1] * np.maximum(sizes - 1, 1)).astype(np.int64), np.maximum(sizes - 2, 0))
+        second = np.where(second >= first, second + 1, second)
+        paired = sizes >= 2
+        rows = np.array([rows[i] for rows, i in zip(patients, first)], dtype=np.int64)
+        other = np.array([rows[j] for rows, j, ok in zip(patients, second, paired) if ok], dtype=np.int64)
+        ecgs = torch.from_numpy(self.ecgs.read(np.concatenate([rows, other])))
+        pairs = torch.empty((len(items), 2, *ecgs.shape[1:]), dtype=ecgs.dtype)
+        pairs[:, 0] = ecgs[: len(items)]
+        pairs[paired, 1] = ecgs[len(items):]
+        if not paired.all():
+            pairs[~paired] = self._single_views(ecgs[: len(items)][~paired], seeds[~paired])
+        return pairs, torch.zeros(len(items))

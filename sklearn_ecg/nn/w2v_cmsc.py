@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Dataset
 
 from ..augmentations import RandomLeadMasking
-from .data import ECGDataset
+from .data import BatchDataset, ECGDataset, crop, random_starts
 from .losses import symmetric_info_nce
 from .wav2vec2 import Wav2Vec2, Wav2Vec2Config, wav2vec2_losses
 
@@ -126,7 +126,7 @@ class W2VCMSCObjective(nn.Module):
         return loss
 
 
-class SegmentPairDataset(Dataset):
+class SegmentPairDataset(BatchDataset):
     """Per record, ``k`` consecutive segments of ``segment`` samples from a random offset.
 
     Items are (k, leads, segment) float32 tensors. A new offset is drawn each
@@ -142,9 +142,10 @@ class SegmentPairDataset(Dataset):
     def __len__(self) -> int:
         return len(self.ecgs)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        ecg = self.ecgs.read(self.ecgs.indices[i])
+    def read_batch(self, items: np.ndarray, seeds: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         span = self.k * self.segment
-        start = int(torch.randint(0, self.n_samples - span + 1, ()).item())
-        window = ecg[:, start : start + span]
-        return window.reshape(ecg.shape[0], self.k, self.segment).transpose(0, 1).contiguous(), 0
+        starts = random_starts(seeds, self.n_samples, span)
+        ecgs = crop(self.ecgs.read(self.ecgs.indices[items]), starts, span)
+        n, leads = ecgs.shape[:2]
+        windows = torch.from_numpy(ecgs).reshape(n, leads, self.k, self.segment).transpose(1, 2)
+        return windows.contiguous(), torch.zeros(n)
