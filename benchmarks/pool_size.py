@@ -28,8 +28,9 @@ whether a larger pool needs more steps to pay off.
 Usage::
 
     python -m benchmarks.pool_size [--preset cpu|fast] [--sizes 0,10000,50000] [--policy steps]
-                                   [--scale 1] [--pools /work/pools] [--data PTBXL_ROOT] [--repeats 5]
-                                   [--out benchmarks/results] [--report-only]
+                                   [--scale 1] [--pool-size 50000] [--pools /work/pools]
+                                   [--data PTBXL_ROOT] [--repeats 5] [--out benchmarks/results]
+                                   [--report-only]
 
 Writes ``OUT/pool_size-PRESET.json`` (updated after each pool, so a run can be resumed: pools
 already there with the same settings are skipped; ``--redo`` reruns them), the table
@@ -246,6 +247,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--sizes", default=None, help="generated ECGs per pool, comma-separated "
                         "(0: the real records only); default 0,10000,50000 (cpu)")
     parser.add_argument("--policy", default="steps", choices=POLICIES)
+    parser.add_argument("--pool-size", type=int, default=None,
+                        help="the generated pool the sizes take their first N ECGs from (default: the "
+                             "largest of the preset's sizes and --sizes)")
     parser.add_argument("--pools", type=Path, default=DEFAULT_POOLS, help="cache of generated ECGs")
     parser.add_argument("--data", type=Path, default=None, help="PTB-XL folder")
     parser.add_argument("--repeats", type=int, default=N_REPEATS)
@@ -261,6 +265,7 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     path = args.out / f"pool_size-{args.preset}.json"
     sizes = SIZES[args.preset] if args.sizes is None else tuple(int(s) for s in args.sizes.split(","))
+    args.pool_size = max(args.pool_size or 0, *sizes, *SIZES[args.preset])
     result = json.loads(path.read_text()) if path.exists() else {}
     if args.report_only:
         write_outputs(result, args.out)
@@ -283,7 +288,8 @@ def main(argv: list[str] | None = None) -> dict:
     result["generation"] = generation_rate(32 if fast else 256)
     print(f"make_deepfake_ecg: {result['generation']['ecgs_per_s']:.1f} ECGs/s", flush=True)
 
-    largest = max(sizes)
+    # Every pool draws from one generated pool (its first N ECGs), that of the preset's largest size.
+    largest = args.pool_size if max(sizes) > 0 else 0
     generated = None
     if largest:
         start = time.perf_counter()
