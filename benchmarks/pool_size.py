@@ -171,6 +171,27 @@ def reference_curves(out: Path, preset: str) -> list[pd.DataFrame]:
     return frames
 
 
+def paired_differences(pools: dict[str, dict]) -> list[str]:
+    """Markdown lines: each pool's score minus the real pool's (same step budget) on the same label
+    subset, mean +/- std over the subsets: the spread of the table above is mostly the subsets'."""
+    lines = []
+    for name, entry in pools.items():
+        base = pool_name(0, entry.get("budget_scale", 1.0))
+        if entry["n_generated"] == 0 or base not in pools:
+            continue
+        mine, theirs = (pd.DataFrame(pools[key]["curve"]["rows"]).astype({"budget": str})
+                        .set_index(["budget", "repeat"])["score"] for key in (name, base))
+        stats = (mine - theirs).groupby(level="budget", sort=False).agg(["mean", "std", "count"])
+        if not lines:
+            lines = ["", "Difference to the real pool trained with the same step budget, on the same label "
+                     "subsets (mean +/- std over the subsets; positive: the larger pool is better):", "",
+                     "| pools | " + " | ".join(stats.index) + " |", "|---" * (len(stats) + 1) + "|"]
+        cells = [f"{row['mean']:+.3f}" + (f" +/- {row['std']:.3f}" if row["count"] > 1 else "")
+                 for _, row in stats.iterrows()]
+        lines.append(f"| {name} - {base} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(result: dict, references: list[pd.DataFrame]) -> str:
     pools = result["pools"]
     curves = pd.concat([pd.DataFrame(entry["curve"]["rows"]) for entry in pools.values()] + references,
@@ -185,6 +206,7 @@ def markdown(result: dict, references: list[pd.DataFrame]) -> str:
              "labels) plus N ECGs of make_deepfake_ecg at 100 Hz.", "",
              "| pool | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
     lines += [f"| {method} | " + " | ".join(cells) + " |" for (method,), cells in rows.items()]
+    lines += paired_differences(pools)
     lines += ["", "## Pretraining", "",
               "| pool | ECGs | epochs | ECG passes | batches | pretraining (s) | ECGs/s | NT-Xent first/last "
               "epoch | whole curve (s) |", "|---|---|---|---|---|---|---|---|---|"]
