@@ -11,6 +11,13 @@ method's sampling rate:
   fit (one epoch over ``2 x batch_size`` ECGs: forward and backward passes of the
   method's own training items) and over one ``transform`` batch, per ECG; achieved
   FLOP/s = FLOPs per ECG x ECGs/s;
+- pipeline: training items per second that the data pipeline alone delivers (the
+  training DataLoader of the fitted net over ``training_dataset(X)``, no model), with X
+  in memory and as a ``np.memmap`` on disk, over at least ``--pipeline-seconds``;
+- bare-loop ratio: seconds of a bare torch loop (forward, backward, optimizer step and
+  BYOL's target update, over the same module and batches, pre-loaded in memory) divided
+  by the seconds ``fit`` takes for the same steps (``--ratio-epochs`` epochs, measured
+  through the public ``fit``): 1.0 means no overhead from the library;
 - peak: the best of 3 timings of a float32 matmul (4096 x 4096 on CPU, 8192 x 8192
   on GPU) measured in the same run; on GPU also bfloat16, the precision transform
   and training autocast to.
@@ -29,6 +36,7 @@ Writes ``OUT/speed-PRESET-DEVICE.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -85,8 +93,45 @@ def synthetic_ecgs(n: int, fs: int, seed: int) -> np.ndarray:
     return data.X[:n]
 
 
+def pipeline_rate(estimator, X: np.ndarray, min_seconds: float) -> float:
+    """Training items per second from the fitted net's training DataLoader alone."""
+    dataset = estimator.training_dataset(X)
+    loader = estimator.net_.get_iterator(dataset, training=True)
+    items, start = 0, time.perf_counter()
+    while True:
+        for inputs, _ in loader:
+            items += len(inputs["ecg"] if isinstance(inputs, dict) else inputs)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return items / elapsed
+
+
+def bare_loop_seconds(estimator, X: np.ndarray, epochs: int, device: str) -> float:
+    """Seconds of a plain torch loop over the fitted module for ``epochs`` epochs of the
+    batches ``fit`` draws (read beforehand): forward, backward, step, BYOL's target update."""
+    net = estimator.net_
+    module = net.module_.train()
+    batches = [inputs for inputs, _ in net.get_iterator(estimator.training_dataset(X), training=True)]
+    batches = [{k: v.to(device) for k, v in b.items()} if isinstance(b, dict) else b.to(device)
+               for b in batches]
+    optimizer = type(net.optimizer_)(module.parameters(), lr=estimator.lr)
+    update_target = getattr(module, "update_target", None)
+
+    def run() -> None:
+        for _ in range(epochs):
+            for inputs in batches:
+                optimizer.zero_grad(set_to_none=True)
+                loss = module(**inputs) if isinstance(inputs, dict) else module(inputs)
+                loss.backward()
+                optimizer.step()
+                if update_target is not None:
+                    update_target(0.99)
+
+    return time_call(run, device)
+
+
 def measure(module: ModuleType, preset: str, device: str, n_fit: int, n_transform: int,
-            batch_size: int | None = None) -> dict:
+            batch_size: int | None = None, pipeline_seconds: float = 2.0, ratio_epochs: int = 3) -> dict:
     rate = module.SAMPLING_RATE
     X_fit, X_transform = synthetic_ecgs(n_fit, rate, 0), synthetic_ecgs(n_transform, rate, 1)
     estimator = module.make_embedder(preset).set_params(device=device, max_epochs=1, verbose=0)
@@ -103,6 +148,16 @@ def measure(module: ModuleType, preset: str, device: str, n_fit: int, n_transfor
 
     fit_rate, transform_rate = len(X_fit) / fit_time, len(X_transform) / transform_time
     n_params = sum(p.numel() for p in estimator.net_.module_.parameters())
+
+    # The library's overhead: the same steps through fit and through a bare loop.
+    estimator.set_params(max_epochs=ratio_epochs)
+    library_time = time_call(lambda: estimator.fit(X_fit), device)
+    bare_time = bare_loop_seconds(estimator, X_fit, ratio_epochs, device)
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "X.npy", X_fit)
+        on_disk = np.load(Path(tmp) / "X.npy", mmap_mode="r")
+        pipeline = {"pipeline_items_per_s_memory": pipeline_rate(estimator, X_fit, pipeline_seconds),
+                    "pipeline_items_per_s_memmap": pipeline_rate(estimator, on_disk, pipeline_seconds)}
     return {
         "method": module.NAME, "preset": preset, "sampling_rate": rate, "n_parameters": int(n_params),
         "fit_ecgs_per_s": fit_rate, "transform_ecgs_per_s": transform_rate,
@@ -110,6 +165,7 @@ def measure(module: ModuleType, preset: str, device: str, n_fit: int, n_transfor
         "fit_tflops_per_s": train_flops * fit_rate / 1e12,
         "transform_tflops_per_s": transform_flops * transform_rate / 1e12,
         "n_fit": len(X_fit), "n_transform": len(X_transform), "batch_size": estimator.batch_size,
+        **pipeline, "fit_over_bare_loop": bare_time / library_time, "ratio_epochs": ratio_epochs,
     }
 
 
@@ -120,15 +176,18 @@ def markdown(results: list[dict], machine: dict) -> str:
              + (f", {machine['peak_bf16_tflops']:.1f} TFLOP/s bfloat16" if "peak_bf16_tflops" in machine
                 else "") + f"; torch {machine['torch']}, {machine['threads']} threads.", "",
              "| method | parameters | batch | fit ECGs/s | transform ECGs/s | train GFLOP/ECG "
-             "| transform GFLOP/ECG | fit % of fp32 peak | transform % of fp32 peak |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| transform GFLOP/ECG | fit % of fp32 peak | transform % of fp32 peak "
+             "| pipeline items/s (memory / memmap) | fit / bare loop |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(
             f"| {r['method']} | {r['n_parameters'] / 1e6:.2f} M | {r['batch_size']} | "
             f"{r['fit_ecgs_per_s']:.1f} | "
             f"{r['transform_ecgs_per_s']:.1f} | {r['train_gflops_per_ecg']:.3f} | "
             f"{r['transform_gflops_per_ecg']:.3f} | {100 * r['fit_tflops_per_s'] / peak:.1f} | "
-            f"{100 * r['transform_tflops_per_s'] / peak:.1f} |")
+            f"{100 * r['transform_tflops_per_s'] / peak:.1f} | "
+            f"{r['pipeline_items_per_s_memory']:,.0f} / {r['pipeline_items_per_s_memmap']:,.0f} | "
+            f"{r['fit_over_bare_loop']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -141,6 +200,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--n-transform", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=None,
                         help="override the presets' batch sizes (e.g. GPU-sized 'paper' presets on a CPU)")
+    parser.add_argument("--pipeline-seconds", type=float, default=2.0,
+                        help="time each pipeline-alone measurement for at least this long")
+    parser.add_argument("--ratio-epochs", type=int, default=3,
+                        help="epochs of the fit / bare-loop comparison")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     names = None if args.methods is None else [n.strip() for n in args.methods.split(",") if n.strip()]
@@ -154,7 +217,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"peak: {machine['peak_fp32_tflops']:.3f} TFLOP/s float32 on {machine['device']}", flush=True)
     results = []
     for module in modules.values():
-        results.append(measure(module, args.preset, device, args.n_fit, args.n_transform, args.batch_size))
+        results.append(measure(module, args.preset, device, args.n_fit, args.n_transform, args.batch_size,
+                               args.pipeline_seconds, args.ratio_epochs))
         print({k: round(v, 4) if isinstance(v, float) else v for k, v in results[-1].items()}, flush=True)
     tag = f"speed-{args.preset}-{'gpu' if device.startswith('cuda') else 'cpu'}"
     report = {"machine": machine, "results": results}

@@ -272,6 +272,13 @@ class BaseECGEmbedder(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transfo
         """
         return self._fit(X, y)
 
+    def training_dataset(self, X: Any, y: Any = None, **fit_params: Any) -> Dataset:
+        """The torch dataset of training items ``fit(X, y, **fit_params)`` draws from: for
+        inspecting or timing the data pipeline (``net_.get_iterator(dataset, training=True)``
+        on a fitted estimator reads it as ``fit`` does). Describes the input first."""
+        self._validate_all_params()
+        return self._make_train_dataset(self.describe_input(X), y, **fit_params)
+
     @property
     def encoder_(self) -> torch.nn.Module:
         """The pretrained encoder (an ``nn.Module``, see :meth:`build_encoder`) of a fitted embedder."""

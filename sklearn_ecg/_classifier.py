@@ -106,7 +106,8 @@ class NetClassifierMixin(PersistenceMixin, ClassifierMixin):
         check_is_fitted(self, "net_")
         batches = self.embedder_.input_batches(X, batch_size=self.batch_size)
         self.net_.module_.eval()
-        return _engine.predict_batches(self.net_.module_, batches, str(self.net_.device))
+        return _engine.predict_batches(self.net_.module_, batches, str(self.net_.device),
+                                       getattr(self, "mixed_precision", True))
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits: (n_ecgs, n_classes), or (n_ecgs,) for binary 1-D ``y`` as scikit-learn expects."""

@@ -81,7 +81,8 @@ class PersistenceMixin:
         before is replaced; any other existing directory is refused (its files are
         not ours to delete). Parameters that are not JSON (``callbacks``) are left
         out with a warning. Load with ``type(est).load(path)``; no pickled code is
-        ever written or read.
+        ever written or read. Under a multi-process launcher (torchrun) only the
+        main process writes; the others return ``path`` at once.
 
         Returns
         -------
@@ -90,9 +91,12 @@ class PersistenceMixin:
         from safetensors.torch import save_file
 
         from . import __version__
+        from ._distributed import is_main_process
 
         check_is_fitted(self, "net_")
         path = Path(path)
+        if not is_main_process():  # every process holds the same model: one writes it
+            return path
         params, unsaved = _encode_params(self)
         for name in unsaved:
             warnings.warn(f"Parameter {name} is not saved (not JSON); it loads as its default.",
@@ -162,7 +166,10 @@ class PersistenceMixin:
 
 # -- the config ------------------------------------------------------------------------------
 def _encode_value(value: Any) -> Any:
-    """``value`` as JSON can hold it: numpy scalars as numbers, arrays tagged with their dtype."""
+    """``value`` as JSON can hold it: numpy scalars as numbers, arrays tagged with their dtype,
+    paths as strings."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     if isinstance(value, dict):
         return {k: _encode_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _engine
-from ._base import SHARED_PARAMETER_CONSTRAINTS, BaseECGEmbedder, fit_transaction
+from ._base import SHARED_PARAMETER_CONSTRAINTS, TRAINING_OPTION_CONSTRAINTS, BaseECGEmbedder, fit_transaction
 from ._classifier import NetClassifierMixin
 from ._persistence import CONFIG_FILE, _encode_params, _library_class
 from ._validation import check_ecg_array
@@ -106,6 +106,13 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         1 prints skorch's epoch table with batch progress bars; 0 is silent.
     callbacks : list of skorch callbacks, optional
         Added to both stages.
+    num_workers : int or "auto", default="auto"
+        DataLoader worker processes reading training batches. "auto": none on CPU or for
+        in-memory arrays; up to 4 on a GPU for lazy arrays (memmap, h5py, zarr).
+    pin_memory : bool or "auto", default="auto"
+        Page-locked batches for faster copies to the GPU; "auto": on CUDA.
+    mixed_precision : bool, default=True
+        bfloat16 autocast on CUDA in training and prediction; False: float32.
 
     Attributes
     ----------
@@ -167,6 +174,8 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
+        **{name: TRAINING_OPTION_CONSTRAINTS[name] for name in ("num_workers", "pin_memory",
+                                                                 "mixed_precision")},
     }
 
     def __init__(
@@ -188,6 +197,9 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
+        num_workers: int | str = "auto",
+        pin_memory: bool | str = "auto",
+        mixed_precision: bool = True,
     ):
         self.embedder = embedder
         self.head = head
@@ -205,6 +217,9 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.mixed_precision = mixed_precision
 
     def __sklearn_clone__(self) -> FineTunedECGClassifier:
         # The pretrained embedder is shared, not cloned: a clone must start from its weights.
@@ -283,7 +298,8 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
                 continue
             settings = SimpleNamespace(max_epochs=epochs, lr=lr, batch_size=self.batch_size,
                                        device=self.device, random_state=int(seed), verbose=self.verbose,
-                                       callbacks=self.callbacks)
+                                       callbacks=self.callbacks, num_workers=self.num_workers,
+                                       pin_memory=self.pin_memory, mixed_precision=self.mixed_precision)
             if module is None:
                 module = self._new_module(encoder, settings, len(self.classes_))
             module.freeze_encoder = stage == "head"
@@ -355,7 +371,7 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
             return average_windows(torch.cat(chunks), n_windows)
 
         try:
-            return _engine.predict_batches(per_batch, batches, str(net.device))
+            return _engine.predict_batches(per_batch, batches, str(net.device), self.mixed_precision)
         finally:
             module.train(was_training)
 

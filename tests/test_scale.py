@@ -257,3 +257,13 @@ def test_auto_picks_mps_when_present(monkeypatch):
     monkeypatch.setattr(_engine, "_mps_available", lambda: True)
     assert _engine.resolve_device("auto") == "mps"
     assert _engine.resolve_device("mps") == "mps"
+
+
+def test_only_the_main_process_saves(tmp_path, monkeypatch, data):
+    simclr = tiny_estimator("simclr", max_epochs=1).fit(data.X)
+    monkeypatch.setattr(_distributed, "rank_and_world_size", lambda: (1, 2))
+    assert simclr.save(tmp_path / "model") == tmp_path / "model"
+    assert not (tmp_path / "model").exists()
+    monkeypatch.setattr(_distributed, "rank_and_world_size", lambda: (0, 2))
+    simclr.save(tmp_path / "model")
+    assert (tmp_path / "model").is_dir()

@@ -94,8 +94,10 @@ class PatientPairDataset(BatchDataset):
         """Two views of each ECG in ``ecgs`` (n, leads, samples): (n, 2, leads, samples)."""
         n_ecgs, n_leads, n = ecgs.shape
         if self.single_ecg == "windows":
-            halves = torch.stack([ecgs[:, :, : n // 2], ecgs[:, :, n // 2 : 2 * (n // 2)]], dim=1)
-            stretched = F.interpolate(halves.reshape(2 * n_ecgs, n_leads, n // 2), size=n,
+            half = n // 2
+            # (n, leads, 2, half) -> (n, 2, leads, half): the two halves, one copy.
+            halves = ecgs[:, :, : 2 * half].reshape(n_ecgs, n_leads, 2, half).transpose(1, 2)
+            stretched = F.interpolate(halves.reshape(2 * n_ecgs, n_leads, half), size=n,
                                       mode="linear", align_corners=True)
             return stretched.reshape(n_ecgs, 2, n_leads, n)
         views = []
@@ -120,9 +122,12 @@ class PatientPairDataset(BatchDataset):
         rows = np.array([rows[i] for rows, i in zip(patients, first)], dtype=np.int64)
         other = np.array([rows[j] for rows, j, ok in zip(patients, second, paired) if ok], dtype=np.int64)
         ecgs = torch.from_numpy(self.ecgs.read(np.concatenate([rows, other])))
+        if not paired.any():
+            return self._single_views(ecgs, seeds), torch.zeros(len(items))
+        if paired.all():
+            return torch.stack([ecgs[: len(items)], ecgs[len(items):]], dim=1), torch.zeros(len(items))
         pairs = torch.empty((len(items), 2, *ecgs.shape[1:]), dtype=ecgs.dtype)
         pairs[:, 0] = ecgs[: len(items)]
         pairs[paired, 1] = ecgs[len(items):]
-        if not paired.all():
-            pairs[~paired] = self._single_views(ecgs[: len(items)][~paired], seeds[~paired])
+        pairs[~paired] = self._single_views(ecgs[: len(items)][~paired], seeds[~paired])
         return pairs, torch.zeros(len(items))
