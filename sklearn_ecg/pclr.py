@@ -9,12 +9,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.utils.data import Dataset
 
 from ._base import BaseECGEmbedder, documents_training_options
 from ._validation import check_positive_ints, warn_if_no_negatives
+from .nn.inference import cached_inference_copy
 from .nn.pclr import InterpolatingEncoder, PatientPairDataset, PCLRObjective
 from .nn.resnet1d import RibeiroResNet1d, keras_unit_strides
 
@@ -219,6 +221,16 @@ class PCLRTransformer(BaseECGEmbedder):
 
     def _build_objective(self, encoder: nn.Module) -> PCLRObjective:
         return PCLRObjective(encoder, tuple(self.projection_dims), self.temperature)
+
+    def _embed_batch(self, x: torch.Tensor) -> torch.Tensor:
+        # transform on the CPU runs the encoder's inference copy (BatchNorm folded, TensorFlow
+        # "same" padding without copies, channels-last convolutions; sklearn_ecg.nn.inference),
+        # the same outputs to float32 rounding. It is cached outside the estimator (pickling and
+        # saving are unchanged) and rebuilt whenever the encoder's weights or settings change.
+        encoder = self.encoder_
+        if encoder.training or torch.is_grad_enabled() or x.device.type != "cpu":
+            return encoder(x)
+        return cached_inference_copy(encoder)(x)
 
     def _make_train_dataset(self, X: Any, y: Any = None, groups: Any = None) -> Dataset:
         dataset = PatientPairDataset(X, None if groups is None else _check_groups(groups, len(X)),

@@ -14,15 +14,24 @@ give the same outputs here:
   1024, 256, 64, 16 samples after the four units; the 2,500-sample lead-II model
   uses 2, 4, 4, 4;
 - optionally no BatchNorm after the stem convolution (the released lead-II model).
+
+For inference, :meth:`RibeiroResNet1d.inference_module` gives an eval-only twin
+(:class:`FastRibeiroResNet1d`: BatchNorm folded, "same" padding without copies,
+channels-last convolutions with fused ReLU and residual sum) with the same outputs to
+float32 rounding; ``PCLRTransformer.transform`` runs it on the CPU through
+:func:`sklearn_ecg.nn.inference.cached_inference_copy`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .inference import fold_conv_bn
 
 #: Keras' BatchNormalization defaults (ml4h keeps them): epsilon, and the running-average
 #: momentum in Keras' convention (the weight of the old value; torch's momentum is 1 minus it).
@@ -167,3 +176,180 @@ class RibeiroResNet1d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.feature_map(x).mean(dim=-1)
+
+    def inference_module(self) -> FastRibeiroResNet1d:
+        """An eval-only twin of this encoder for fast inference (see :class:`FastRibeiroResNet1d`)."""
+        return FastRibeiroResNet1d(self)
+
+
+def _channels_last_2d(weight: torch.Tensor) -> torch.Tensor:
+    """A Conv1d weight (out, in, k) as a Conv2d weight (out, in, 1, k) in channels-last memory."""
+    return weight.detach().unsqueeze(2).clone(memory_format=torch.channels_last)
+
+
+@functools.cache
+def _onednn_ops_available() -> bool:
+    """Whether torch's oneDNN convolution with fused post-ops and pre-packed weights (the
+    operators ``torch.compile`` uses on the CPU: ``mkldnn::_convolution_pointwise``,
+    ``mkldnn::_reorder_convolution_weight``) exists here and computes what ``F.conv2d`` does,
+    checked once per process on a small case; if not, the fast twin uses ``F.conv2d``."""
+    try:
+        ops = torch.ops.mkldnn
+        with torch.no_grad():
+            generator = torch.Generator().manual_seed(0)
+            x = torch.randn(2, 5, 1, 23, generator=generator).contiguous(memory_format=torch.channels_last)
+            w = torch.randn(6, 5, 1, 4, generator=generator).contiguous(memory_format=torch.channels_last)
+            b, other = torch.randn(6, generator=generator), torch.randn(2, 6, 1, 12, generator=generator)
+            packed = ops._reorder_convolution_weight(w, [0, 2], [1, 2], [1, 1], 1, None)
+            fused = ops._convolution_pointwise(x, packed, b, [0, 2], [1, 2], [1, 1], 1, "relu", [], "")
+            summed = ops._convolution_pointwise.binary(x, other.contiguous(memory_format=torch.channels_last),
+                                                       packed, None, [0, 2], [1, 2], [1, 1], 1, "add", None,
+                                                       None, [], None)
+            reference = F.conv2d(x, w, None, (1, 2), (0, 2))
+            return (torch.allclose(fused, (reference + b.reshape(1, -1, 1, 1)).relu(), atol=1e-5)
+                    and torch.allclose(summed, reference + other, atol=1e-5))
+    except Exception:  # an older or newer torch without these operators, or without oneDNN
+        return False
+
+
+def _use_onednn(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    return (x.device.type == "cpu" and x.dtype == weight.dtype == torch.float32
+            and not (torch.is_grad_enabled() and x.requires_grad) and torch.backends.mkldnn.enabled
+            and torch.backends.mkldnn.is_available() and _onednn_ops_available())
+
+
+class _FastSameConv(nn.Module):
+    """A :class:`SameConv1d` (with a BatchNorm folded in, if any) on (n, c, 1, length) activations
+    in channels-last memory, TensorFlow's "same" padding done by the convolution itself.
+
+    TensorFlow puts the odd sample of padding on the right (7 and 8 for kernel 16); torch pads
+    both sides alike. Padding both sides with the larger amount and putting a zero tap in front
+    of the kernel gives TensorFlow's windows without a padded copy of the input (one more
+    multiply-add per output and channel pair than the kernel, and no slicing either).
+
+    On the CPU in float32 (see ``_use_onednn``), the convolution runs as oneDNN's with the ReLU
+    or the residual sum fused in and the weight reordered once to oneDNN's blocked layout
+    (kept in ``_packed``, not in the state dict); elsewhere as ``F.conv2d``.
+    """
+
+    def __init__(self, conv: nn.Conv1d, bn: nn.BatchNorm1d | None = None):
+        super().__init__()
+        weight, bias = fold_conv_bn(conv, bn) if bn is not None else (conv.weight.detach(), None)
+        self.stride = int(conv.stride[0])
+        self.kernel_size = int(conv.kernel_size[0])
+        # With stride 1 the padding is kernel - 1 for every length: odd for even kernels.
+        self.shifted = self.stride == 1 and self.kernel_size % 2 == 0
+        self.register_buffer("weight", _channels_last_2d(F.pad(weight, (1, 0)) if self.shifted else weight))
+        self.register_buffer("bias", bias)
+        self._packed: dict[bool, torch.Tensor] = {}
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_packed"] = {}  # oneDNN tensors neither pickle nor copy: packed again on use
+        return state
+
+    def _weight(self, shift: bool) -> torch.Tensor:
+        if not shift:
+            return self.weight
+        return F.pad(self.weight, (1, 0)).contiguous(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor, relu: bool = False, add: torch.Tensor | None = None) -> torch.Tensor:
+        """The convolution of ``x``, then ``+ add`` or a ReLU (not both)."""
+        left, right = _same_padding(x.shape[-1], self.kernel_size, self.stride)
+        shift = right > left and not self.shifted  # strided: depends on the length
+        padding, stride = (0, right), (1, self.stride)
+        if _use_onednn(x, self.weight):
+            packed = self._packed.get(shift)
+            if packed is None or packed.device != x.device:
+                packed = self._packed[shift] = torch.ops.mkldnn._reorder_convolution_weight(
+                    self._weight(shift), padding, stride, (1, 1), 1, None)
+            if add is not None:
+                return torch.ops.mkldnn._convolution_pointwise.binary(
+                    x, add.contiguous(memory_format=torch.channels_last), packed, self.bias, padding, stride,
+                    (1, 1), 1, "add", None, None, [], None)
+            return torch.ops.mkldnn._convolution_pointwise(x, packed, self.bias, padding, stride, (1, 1), 1,
+                                                           "relu" if relu else "none", [], "")
+        out = F.conv2d(x, self._weight(shift), self.bias, stride, padding)
+        if add is not None:
+            return out.add_(add)
+        return out.relu_() if relu else out
+
+
+def _same_max_pool2d(x: torch.Tensor, pool: int) -> torch.Tensor:
+    """TensorFlow "same" max-pooling of (n, c, 1, length) in channels-last memory."""
+    n, channels, _, length = x.shape
+    left, right = _same_padding(length, pool, pool)
+    if left == right == 0 and x.is_contiguous(memory_format=torch.channels_last):
+        # Memory is (n, length, channels): a max over groups of `pool` rows, no indices kept.
+        pooled = x.permute(0, 2, 3, 1).reshape(n, length // pool, pool, channels).amax(dim=2)
+        return pooled.unsqueeze(1).permute(0, 3, 1, 2)
+    if left == right:  # max_pool2d's own padding is -inf: padded samples never win
+        return F.max_pool2d(x, (1, pool), (1, pool), (0, left))
+    return F.max_pool2d(F.pad(x, (left, right), value=float("-inf")), (1, pool), (1, pool))
+
+
+class _FastResidualUnit(nn.Module):
+    def __init__(self, unit: ResidualUnit):
+        super().__init__()
+        self.pool = unit.pool.pool if isinstance(unit.pool, SameMaxPool1d) else 1
+        self.skip_conv = _FastSameConv(unit.skip_conv) if isinstance(unit.skip_conv, nn.Conv1d) else None
+        self.conv1 = _FastSameConv(unit.conv1, unit.bn1)
+        self.conv2 = _FastSameConv(unit.conv2)
+        # bn_out cannot be folded (its input is the next unit's skip): one affine map instead.
+        scale, shift = _batch_norm_affine(unit.bn_out)
+        self.register_buffer("scale", scale.reshape(1, -1, 1, 1))
+        self.register_buffer("shift", shift.reshape(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.pool > 1:
+            skip = _same_max_pool2d(skip, self.pool)
+        if self.skip_conv is not None:
+            skip = self.skip_conv(skip)
+        summed = self.conv2(self.conv1(x, relu=True), add=skip)
+        return torch.addcmul(self.shift, summed, self.scale).relu_(), summed
+
+
+def _batch_norm_affine(bn: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval BatchNorm as ``x * scale + shift`` per channel (float64 arithmetic, detached)."""
+    with torch.no_grad():
+        scale = torch.rsqrt(bn.running_var.double() + bn.eps) * bn.weight.double()
+        shift = bn.bias.double() - bn.running_mean.double() * scale
+        return scale.to(bn.weight.dtype), shift.to(bn.weight.dtype)
+
+
+class FastRibeiroResNet1d(nn.Module):
+    """Eval-only twin of a :class:`RibeiroResNet1d`: the same outputs, faster on the CPU.
+
+    Built from a copy of the encoder's current weights (later training of the encoder does
+    not reach it; :func:`sklearn_ecg.nn.inference.cached_inference_copy` rebuilds it):
+
+    - every BatchNorm that directly follows a convolution is folded into it (the stem's and
+      each unit's first); the units' last BatchNorm, whose input is also the next skip, is one
+      multiply-add;
+    - TensorFlow's "same" padding is the convolutions' own (no padded copy of the input,
+      see ``_FastSameConv``), and max-pooling without padding keeps no indices;
+    - activations are (n, channels, 1, samples) in channels-last memory, which oneDNN's
+      convolutions (as TensorFlow's) run without reordering each activation to and from a
+      blocked layout, as they do for torch's (n, channels, samples) Conv1d;
+    - ReLUs and the residual sum are fused into the convolutions (oneDNN post-ops, with
+      weights reordered once, on the CPU) or computed in place.
+
+    No gradients, no dropout, running statistics only; any input length, as the encoder.
+    """
+
+    def __init__(self, encoder: RibeiroResNet1d):
+        super().__init__()
+        stem_conv, *rest = list(encoder.stem)
+        self.stem = _FastSameConv(stem_conv, rest[0] if isinstance(rest[0], nn.BatchNorm1d) else None)
+        self.units = nn.ModuleList(_FastResidualUnit(unit) for unit in encoder.units)
+        self.strides = encoder.strides
+        self.out_features = encoder.out_features
+        self.eval()
+        self.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x.unsqueeze(2).contiguous(memory_format=torch.channels_last), relu=True)
+        skip = x
+        for unit in self.units:
+            x, skip = unit(x, skip)
+        return x.mean(dim=(-2, -1))
