@@ -67,10 +67,11 @@ def read_rows(X: Any, rows: np.ndarray, name: str = "X") -> np.ndarray:
     if len(rows) == 0:
         return np.empty((0, *X.shape[1:]), dtype=np.float32)
     unique, inverse = np.unique(rows, return_inverse=True)
+    fresh = True  # whether ``block`` is already a new array (fancy indexing copies)
     if unique[-1] - unique[0] + 1 == len(unique):
-        block = X[int(unique[0]):int(unique[-1]) + 1]
+        block, fresh = X[int(unique[0]):int(unique[-1]) + 1], False
     elif isinstance(X, np.ndarray):
-        block = X[unique]
+        block, fresh = X[unique], not isinstance(X, np.memmap)
     else:
         try:
             block = X[unique]
@@ -78,9 +79,23 @@ def read_rows(X: Any, rows: np.ndarray, name: str = "X") -> np.ndarray:
             block = np.stack([np.asarray(X[int(row)]) for row in unique])
     if is_lazy(X):
         block = check_batch(np.asarray(block), name=name, rows=unique)
-    in_order = len(unique) == len(rows) and bool((inverse == np.arange(len(rows))).all())
-    # A copy either way: a slice of an in-memory array is a view, and training may write to it.
-    return np.array(block if in_order else block[inverse], dtype=np.float32, copy=True)
+    if not (len(unique) == len(rows) and bool((inverse == np.arange(len(rows))).all())):
+        block, fresh = block[inverse], True
+    # A copy unless already one: a slice of an in-memory array is a view, and training may write to it.
+    return np.array(block, dtype=np.float32, copy=None if fresh else True)
+
+
+def read_crops(X: Any, rows: np.ndarray, starts: np.ndarray, length: int, name: str = "X") -> np.ndarray:
+    """``X[rows[i], :, starts[i]:starts[i] + length]`` for every i, as a new float32 array.
+
+    In-memory arrays are cut directly (the whole records are never copied); lazy ones are
+    read a batch at a time (:func:`read_rows`), then cut."""
+    if is_lazy(X):
+        return crop(read_rows(X, rows, name), starts, length)
+    out = np.empty((len(rows), *X.shape[1:-1], length), dtype=np.float32)
+    for i, (row, start) in enumerate(zip(rows, starts)):
+        out[i] = X[row, ..., start:start + length]
+    return out
 
 
 class SeededBatchSampler(Sampler[BatchKeys]):
@@ -238,7 +253,10 @@ class RandomCropDataset(ECGDataset):
 
     def read_batch(self, items: np.ndarray, seeds: np.ndarray) -> tuple[Any, Any]:
         rows = self.indices[items]
-        batch = self.read(rows)
-        if self.length is not None and batch.shape[-1] != self.length:
-            batch = crop(batch, random_starts(seeds, batch.shape[-1], self.length), self.length)
+        n_samples = self.X.shape[-1]
+        if self.length is None or n_samples == self.length:
+            batch = self.read(rows)
+        else:
+            starts = random_starts(seeds, n_samples, self.length)
+            batch = read_crops(self.X, rows, starts, self.length, self.name)
         return torch.from_numpy(batch), self.targets_of(rows)

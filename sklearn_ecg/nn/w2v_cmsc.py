@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augmentations import RandomLeadMasking
-from .data import BatchDataset, ECGDataset, crop, random_starts
+from .data import BatchDataset, ECGDataset, random_starts, read_crops
 from .losses import symmetric_info_nce
 from .wav2vec2 import Wav2Vec2, Wav2Vec2Config, wav2vec2_losses
 
@@ -145,7 +145,7 @@ class SegmentPairDataset(BatchDataset):
     def read_batch(self, items: np.ndarray, seeds: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         span = self.k * self.segment
         starts = random_starts(seeds, self.n_samples, span)
-        ecgs = crop(self.ecgs.read(self.ecgs.indices[items]), starts, span)
+        ecgs = read_crops(self.ecgs.X, self.ecgs.indices[items], starts, span, self.ecgs.name)
         n, leads = ecgs.shape[:2]
         windows = torch.from_numpy(ecgs).reshape(n, leads, self.k, self.segment).transpose(1, 2)
         return windows.contiguous(), torch.zeros(n)
