@@ -18,8 +18,9 @@ Training length (``--policy``):
 - ``steps`` (default): one budget of optimizer steps for every pool, that of the preset's 100
   epochs over the 1,999 real records (about 200,000 ECG passes, 1,600 batches of 128): a pool of
   N ECGs trains ``round(100 * 1999 / N)`` epochs. A larger pool then brings more *different*
-  ECGs for the same compute, not more compute. Warm-up: the preset's 1 epoch (1% of the steps)
-  on the real pool; none on the larger pools, where one epoch would be 6-25% of the steps.
+  ECGs for the same compute, not more compute. Warm-up: the preset's 1 epoch where a pool trains
+  50 epochs or more (the real pool: 1% of the steps; real+10000 at 3x the budget: 2%), none
+  where one epoch would be 6-25% of the steps.
 - ``epochs``: the preset's 100 epochs on every pool (compute grows with the pool).
 
 ``--scale K`` trains K times the policy's budget (rows named ``real+N xK steps``), e.g. to ask
@@ -74,7 +75,8 @@ DEFAULT_POOLS = Path("/work/pools")
 POLICY_NOTES = {
     "steps": "Training length: one budget of optimizer steps for every pool, that of the preset's E epochs "
              "(cpu: 100) over the real records; a pool of N ECGs trains round(E * n_real / N) epochs "
-             "(warm-up: the preset's 1 epoch on the real pool, none on larger ones); a row 'xK steps' "
+             "(warm-up: the preset's 1 epoch where a pool trains 50 epochs or more, at most 2% of the steps; "
+             "none where one epoch would be more); a row 'xK steps' "
              "trains K times that budget.",
     "epochs": "Training length: the preset's epochs (cpu: 100) on every pool.",
 }
@@ -98,7 +100,7 @@ def training_length(policy: str, preset_epochs: int, preset_warmup: int, n_real:
     epochs = max(1, round(scale * preset_epochs * n_real / n_pool))
     if n_pool == n_real:
         return epochs, preset_warmup
-    # Warm-up stays about 1% of the steps: one epoch of the real pool, none of a larger one.
+    # Warm-up stays at most 2% of the steps: one epoch if the pool trains 50 or more, else none.
     return epochs, preset_warmup if epochs >= 50 else 0
 
 
@@ -253,6 +255,9 @@ def plot(result: dict, references: list[pd.DataFrame], path: Path) -> bool:
 
 
 def write_outputs(result: dict, out: Path) -> None:
+    # Rows by step budget, then pool size, whatever order the runs came in.
+    result["pools"] = dict(sorted(result.get("pools", {}).items(), key=lambda item: (
+        item[1].get("budget_scale", 1.0), item[1]["n_generated"])))
     stem = f"pool_size-{result['preset']}"
     write_json(out / f"{stem}.json", result)
     references = reference_curves(out, result["preset"])
