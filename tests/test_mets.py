@@ -64,18 +64,25 @@ def synthetic():
 
 
 @pytest.fixture(scope="module")
-def fitted(synthetic):
+def fitted_seeds(synthetic):
+    # A tiny model's zero-shot accuracy swings by +/- 0.1 from seed to seed (measured 0.60-0.87
+    # over 4 seeds and 1-2 threads): the claim is about the mean of three.
     data, train = synthetic
     reports = [r for r, keep in zip(data.reports, train) if keep]
-    clf = tiny_mets(classes=list(data.target_names), max_epochs=15, batch_size=32, lr=3e-3)
-    return clf.fit(data.X[train], reports)
+    return [tiny_mets(classes=list(data.target_names), max_epochs=15, batch_size=32, lr=3e-3,
+                      random_state=seed).fit(data.X[train], reports) for seed in range(3)]
 
 
-def test_zero_shot_from_reports_only_is_far_above_chance(synthetic, fitted):
+@pytest.fixture(scope="module")
+def fitted(fitted_seeds):
+    return fitted_seeds[0]
+
+
+def test_zero_shot_from_reports_only_is_far_above_chance(synthetic, fitted_seeds):
     data, train = synthetic
     test = ~train
     chance = np.bincount(data.y[test]).max() / test.sum()  # always the most frequent class
-    accuracy = fitted.score(data.X[test], data.y[test])
+    accuracy = np.mean([clf.score(data.X[test], data.y[test]) for clf in fitted_seeds])
     assert accuracy > chance + 0.15, (accuracy, chance)
     # Same prompts through an untrained model: the skill comes from the pretraining.
     untrained = tiny_mets(classes=list(data.target_names), max_epochs=1, lr=1e-12)
