@@ -169,6 +169,14 @@ def measure(module: ModuleType, preset: str, device: str, n_fit: int, n_transfor
     }
 
 
+def _pipeline_cells(r: dict) -> str:
+    # Reports from before the pipeline measurements lack them.
+    if "pipeline_items_per_s_memory" not in r:
+        return "- | -"
+    return (f"{r['pipeline_items_per_s_memory']:,.0f} / {r['pipeline_items_per_s_memmap']:,.0f} | "
+            f"{r['fit_over_bare_loop']:.2f}")
+
+
 def markdown(results: list[dict], machine: dict) -> str:
     peak = machine["peak_fp32_tflops"]
     lines = [f"## Throughput on {machine['device']} (preset {results[0]['preset']!r})" if results else "",
@@ -185,9 +193,7 @@ def markdown(results: list[dict], machine: dict) -> str:
             f"{r['fit_ecgs_per_s']:.1f} | "
             f"{r['transform_ecgs_per_s']:.1f} | {r['train_gflops_per_ecg']:.3f} | "
             f"{r['transform_gflops_per_ecg']:.3f} | {100 * r['fit_tflops_per_s'] / peak:.1f} | "
-            f"{100 * r['transform_tflops_per_s'] / peak:.1f} | "
-            f"{r['pipeline_items_per_s_memory']:,.0f} / {r['pipeline_items_per_s_memmap']:,.0f} | "
-            f"{r['fit_over_bare_loop']:.2f} |")
+            f"{100 * r['transform_tflops_per_s'] / peak:.1f} | {_pipeline_cells(r)} |")
     return "\n".join(lines) + "\n"
 
 

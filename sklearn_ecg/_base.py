@@ -316,15 +316,6 @@ class BaseECGEmbedder(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transfo
                                        getattr(self, "mixed_precision", True))
 
     # -- persistence ---------------------------------------------------------------------------
-    def to(self, device: str) -> BaseECGEmbedder:
-        """Move a fitted estimator to another device (e.g. a GPU-trained model to ``"cpu"``)."""
-        check_is_fitted(self, "net_")
-        device = _engine.resolve_device(device)
-        self.net_.set_params(device=device)
-        self.net_.module_.to(device)
-        self.device = device
-        return self
-
     def _fitted_names(self) -> tuple[str, ...]:
         return ("fs_in_", "leads_in_", "n_leads_in_", "n_samples_in_", "loss_curve_",
                 *self._extra_fitted_attrs)

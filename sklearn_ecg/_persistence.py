@@ -36,8 +36,8 @@ _ARRAY_TAG = "__ndarray__"
 
 
 class PersistenceMixin:
-    """``save(path)`` and ``Class.load(path)`` for an estimator whose trained torch module is
-    ``net_.module_`` (an skorch net).
+    """``save(path)``, ``Class.load(path)`` and ``to(device)`` for an estimator whose trained
+    torch module is ``net_.module_`` (an skorch net).
 
     The estimator implements three hooks:
 
@@ -72,6 +72,17 @@ class PersistenceMixin:
 
     def _validate_all_params(self) -> None:
         self._validate_params()
+
+    def to(self, device: str) -> Any:
+        """Move a fitted estimator to another device (e.g. a GPU-trained model to ``"cpu"``)."""
+        from ._engine import resolve_device
+
+        check_is_fitted(self, "net_")
+        device = resolve_device(device)
+        self.net_.set_params(device=device)
+        self.net_.module_.to(device)
+        self.device = device
+        return self
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save parameters (JSON) and weights (safetensors) into the directory ``path``.

@@ -267,3 +267,14 @@ def test_only_the_main_process_saves(tmp_path, monkeypatch, data):
     monkeypatch.setattr(_distributed, "rank_and_world_size", lambda: (0, 2))
     simclr.save(tmp_path / "model")
     assert (tmp_path / "model").is_dir()
+
+
+@pytest.mark.parametrize("name", ["supervised", "finetune"])
+def test_classifiers_move_between_devices(name, data):
+    args, kwargs = fit_arguments(name, data)
+    clf = tiny_estimator(name, device="cpu").fit(*args, **kwargs)
+    before = clf.predict_proba(data.X)
+    assert clf.to("cpu") is clf and clf.device == "cpu"
+    np.testing.assert_array_equal(clf.predict_proba(data.X), before)
+    with pytest.raises(ValueError, match="not supported"):
+        clf.to("xla")
