@@ -262,3 +262,14 @@ def test_pclr_fit_after_transform_uses_the_new_weights():
     second = estimator.transform(data.X)
     assert not np.allclose(first, second)
     assert_close(torch.from_numpy(second), torch.from_numpy(plain_transform(estimator, data.X)))
+
+
+def test_committed_inference_speed_report_rebuilds_from_its_json():
+    import json
+
+    from benchmarks import inference_speed
+
+    results = Path(__file__).parent.parent / "benchmarks" / "results"
+    report = json.loads((results / "inference_speed-cpu.json").read_text())
+    assert inference_speed.markdown(report) == (results / "inference_speed-cpu.md").read_text()
+    assert report["max_abs_diff"]["ours"] <= 1e-5 * report["reference_scale"]
