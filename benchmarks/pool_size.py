@@ -219,7 +219,7 @@ def markdown(result: dict, references: list[pd.DataFrame]) -> str:
                      f"{entry['batches']} | {entry['pretrain_time_s']:.0f} | "
                      f"{entry['pretrain_ecgs_per_s']:.1f} | {loss_cell} | "
                      f"{entry['total_time_s']:.0f} ({entry['total_cpu_time_s']:.0f} CPU) |")
-    notes = [result["machine"]["summary"], result["policy_note"]]
+    notes = [result["machine"]["summary"], POLICY_NOTES[result["policy"]]]
     if "generation" in result:
         g = result["generation"]
         notes.append(f"make_deepfake_ecg at 100 Hz: {g['ecgs_per_s']:.1f} ECGs/s on this machine "
@@ -300,8 +300,7 @@ def main(argv: list[str] | None = None) -> dict:
     settings = {"preset": args.preset, "policy": args.policy, "seed": SEED, "repeats": args.repeats}
     if any(result.get(key) != value for key, value in settings.items()):
         result = {}  # another experiment: start afresh
-    result.update(settings, machine=machine_info(), pools=result.get("pools", {}),
-                  policy_note=POLICY_NOTES[args.policy])
+    result.update(settings, machine=machine_info(), pools=result.get("pools", {}))
 
     root = args.data or default_data_root()
     fast = args.preset == "fast"
