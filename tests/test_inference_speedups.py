@@ -273,3 +273,21 @@ def test_committed_inference_speed_report_rebuilds_from_its_json():
     report = json.loads((results / "inference_speed-cpu.json").read_text())
     assert inference_speed.markdown(report) == (results / "inference_speed-cpu.md").read_text()
     assert report["max_abs_diff"]["ours"] <= 1e-5 * report["reference_scale"]
+
+
+def test_flop_counters_see_the_fast_path_and_pclr_copies_need_no_tracing(monkeypatch):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from sklearn_ecg.nn.pclr import InterpolatingEncoder
+
+    torch.manual_seed(0)
+    model = randomise(RibeiroResNet1d(12, (8, 12, 16)))
+    fast = inference_copy(model)
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        fast(torch.randn(2, 12, 300))
+    assert counter.get_total_flops() > 0
+    # fx tracing patches nn.Module.__call__ process-wide: PCLR's copy (no BatchNorm left after the
+    # twin) must not trace, so that it can be built while other threads fit.
+    monkeypatch.setattr(torch.fx.Tracer, "trace", lambda *args, **kwargs: pytest.fail("traced"))
+    encoder = InterpolatingEncoder(model, 300)
+    compare(encoder, inference_copy(encoder), (2, 12, 300))

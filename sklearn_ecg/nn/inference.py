@@ -68,7 +68,8 @@ def _foldable_bn(module: nn.Module) -> bool:
 
 
 class _Tracer(fx.Tracer):
-    """Keeps convolutions, BatchNorms, torch's own modules and the given modules as leaves."""
+    """Keeps convolutions, BatchNorms, modules without both, torch's own modules and the given
+    modules as leaves."""
 
     def __init__(self, leaves: set[int]):
         super().__init__()
@@ -76,6 +77,7 @@ class _Tracer(fx.Tracer):
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return (isinstance(m, (_ConvNd, _BatchNorm)) or id(m) in self.leaves
+                or not _has_conv_and_bn(m)  # holds no pair: never traced into
                 or super().is_leaf_module(m, module_qualified_name))
 
 
@@ -93,9 +95,9 @@ def _conv_bn_pairs(module: nn.Module, untraceable: set[int]) -> list[tuple[nn.Mo
     output, that output is used nowhere else, and both modules are called exactly once."""
     pairs: list[tuple[nn.Module, nn.Module]] = []
     for child in module.children():
-        if not isinstance(child, (_ConvNd, _BatchNorm)):
+        if not isinstance(child, (_ConvNd, _BatchNorm)) and _has_conv_and_bn(child):
             pairs += _conv_bn_pairs(child, untraceable)
-    if isinstance(module, (_ConvNd, _BatchNorm)):
+    if isinstance(module, (_ConvNd, _BatchNorm)) or not _has_conv_and_bn(module):
         return pairs
     graph = _trace(module, untraceable)
     if graph is None:
@@ -119,7 +121,14 @@ def _conv_bn_pairs(module: nn.Module, untraceable: set[int]) -> list[tuple[nn.Mo
     return pairs
 
 
+def _has_conv_and_bn(module: nn.Module) -> bool:
+    modules = list(module.modules())
+    return any(isinstance(m, _CONVS) for m in modules) and any(_foldable_bn(m) for m in modules)
+
+
 def _fold_in_place(module: nn.Module) -> nn.Module:
+    if not _has_conv_and_bn(module):  # nothing to fold: no tracing (see fold_batchnorm)
+        return module
     # A pair inside a traceable child is found again when its parent is traced: once each.
     pairs = {id(bn): (conv, bn) for conv, bn in _conv_bn_pairs(module, set())}
     folded_bns = set(pairs)
@@ -155,6 +164,10 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     output of an ``nn.Conv1d/2d/3d`` (or a subclass) that nothing else uses, and each is called
     once per forward. The copy gives the module's eval outputs to float32 rounding; it is for
     inference only (eval mode, no gradients). ``module`` is not changed.
+
+    The pairs are found with ``torch.fx`` symbolic tracing (of the submodules holding both a
+    convolution and a BatchNorm only), which patches ``torch.nn.Module.__call__`` for the whole
+    process while it runs: do not call this while other threads run modules.
     """
     return _frozen(_fold_in_place(copy.deepcopy(module).eval()))
 
@@ -175,7 +188,9 @@ def inference_copy(module: nn.Module) -> nn.Module:
 
     Submodules with an ``inference_module()`` method are replaced by what it returns (their
     own fast twin, e.g. :meth:`sklearn_ecg.nn.resnet1d.RibeiroResNet1d.inference_module`);
-    in the rest, BatchNorms are folded into convolutions (:func:`fold_batchnorm`).
+    in the rest, BatchNorms are folded into convolutions (:func:`fold_batchnorm`; no tracing
+    when no BatchNorm is left, as for PCLR's encoder, so that its copy is safe to build while
+    other threads fit or embed).
     """
     with torch.no_grad():
         return _frozen(_fold_in_place(_with_inference_modules(copy.deepcopy(module).eval())))

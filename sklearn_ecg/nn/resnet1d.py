@@ -212,10 +212,21 @@ def _onednn_ops_available() -> bool:
         return False
 
 
+def _dispatch_mode_active() -> bool:
+    """A Python dispatch mode (``FlopCounterMode``, fake tensors, tracing) is watching: it sees
+    ``F.conv2d``'s standard operators, not the oneDNN ones."""
+    try:
+        from torch.utils._python_dispatch import _get_current_dispatch_mode
+    except ImportError:  # pragma: no cover
+        return False
+    return _get_current_dispatch_mode() is not None
+
+
 def _use_onednn(x: torch.Tensor, weight: torch.Tensor) -> bool:
     return (x.device.type == "cpu" and x.dtype == weight.dtype == torch.float32
             and not (torch.is_grad_enabled() and x.requires_grad) and torch.backends.mkldnn.enabled
-            and torch.backends.mkldnn.is_available() and _onednn_ops_available())
+            and torch.backends.mkldnn.is_available() and _onednn_ops_available()
+            and not _dispatch_mode_active())
 
 
 class _FastSameConv(nn.Module):
