@@ -13,7 +13,7 @@ the table then says), on seeded synthetic 10 s 12-lead ECGs at 100 Hz, generated
 - FLOPs (``FlopCounterMode``, plus the LSTM's matmuls, which it does not count) of a forward of one
   training batch, x3 for a training step, and of a transform batch; achieved rates as % of the
   bfloat16 dense peak (:data:`PEAK_BF16_TFLOPS` by device name, or ``--peak-tflops``; "unknown"
-  otherwise; on a CPU, PCLR's transform runs oneDNN-fused kernels the counter does not see);
+  otherwise; under the counter, PCLR's CPU inference copy runs plain convolutions, so they count);
   transform ECGs/s after a warm-up batch;
 - bfloat16 vs float32: one fitted model embeds the same ECGs with ``mixed_precision`` True and
   False: mean and min cosine similarity. A float32 reference independent of that flag patches
