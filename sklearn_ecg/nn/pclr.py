@@ -95,11 +95,11 @@ class PatientPairDataset(BatchDataset):
         n_ecgs, n_leads, n = ecgs.shape
         if self.single_ecg == "windows":
             half = n // 2
-            # (n, leads, 2, half) -> (n, 2, leads, half): the two halves, one copy.
-            halves = ecgs[:, :, : 2 * half].reshape(n_ecgs, n_leads, 2, half).transpose(1, 2)
-            stretched = F.interpolate(halves.reshape(2 * n_ecgs, n_leads, half), size=n,
-                                      mode="linear", align_corners=True)
-            return stretched.reshape(n_ecgs, 2, n_leads, n)
+            # Each lead's two halves as the channels of one row: no copy before the stretch, and
+            # the (n, 2, leads, n) result is a view of its output.
+            halves = ecgs[:, :, : 2 * half].reshape(n_ecgs * n_leads, 2, half)
+            stretched = F.interpolate(halves, size=n, mode="linear", align_corners=True)
+            return stretched.reshape(n_ecgs, n_leads, 2, n).transpose(1, 2)
         views = []
         for ecg, seed in zip(ecgs.numpy(), seeds):
             rng = np.random.default_rng(int(seed))
@@ -121,11 +121,12 @@ class PatientPairDataset(BatchDataset):
         paired = sizes >= 2
         rows = np.array([rows[i] for rows, i in zip(patients, first)], dtype=np.int64)
         other = np.array([rows[j] for rows, j, ok in zip(patients, second, paired) if ok], dtype=np.int64)
+        if paired.all():  # read as first0, second0, first1, ...: the pairs without a copy
+            ecgs = torch.from_numpy(self.ecgs.read(np.stack([rows, other], axis=1).ravel()))
+            return ecgs.reshape(len(items), 2, *ecgs.shape[1:]), torch.zeros(len(items))
         ecgs = torch.from_numpy(self.ecgs.read(np.concatenate([rows, other])))
         if not paired.any():
             return self._single_views(ecgs, seeds), torch.zeros(len(items))
-        if paired.all():
-            return torch.stack([ecgs[: len(items)], ecgs[len(items):]], dim=1), torch.zeros(len(items))
         pairs = torch.empty((len(items), 2, *ecgs.shape[1:]), dtype=ecgs.dtype)
         pairs[:, 0] = ecgs[: len(items)]
         pairs[paired, 1] = ecgs[len(items):]
