@@ -3,7 +3,8 @@
 For each method (benchmarks/methods/) and preset, on synthetic 10 s, 12-lead ECGs at the
 method's sampling rate:
 
-- fit: one epoch (``max_epochs=1``) over ``--n-fit`` ECGs after a short warm-up
+- fit: one epoch (``max_epochs=1``) over ``--n-fit`` ECGs (two per synthetic patient; PCLR gets
+  the patient ids and trains on pairs of one patient's ECGs, as published) after a short warm-up
   fit; ECGs/s = ECGs in the training set / seconds (a training item may hold several
   views of an ECG: PCLR pairs, contrastive views; they count as one ECG);
 - transform: ``--n-transform`` ECGs, after one warm-up batch;
@@ -36,6 +37,7 @@ Writes ``OUT/speed-PRESET-DEVICE.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
+import inspect
 import tempfile
 import time
 from collections.abc import Callable
@@ -89,13 +91,23 @@ def count_flops(fn: Callable[[], object]) -> int:
 
 
 def synthetic_ecgs(n: int, fs: int, seed: int) -> np.ndarray:
+    return synthetic_patients(n, fs, seed)[0]
+
+
+def synthetic_patients(n: int, fs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` ECGs, two per synthetic patient, and their patient ids."""
     data = make_synthetic_ecg(n_patients=max(1, n // 2), ecgs_per_patient=2, fs=fs, random_state=seed)
-    return data.X[:n]
+    return data.X[:n], data.patient_id[:n]
 
 
-def pipeline_rate(estimator, X: np.ndarray, min_seconds: float) -> float:
+def fit_params_of(estimator, patient_ids: np.ndarray) -> dict:
+    """Patient ids for methods that pair ECGs of one patient (PCLR, as published)."""
+    return {"groups": patient_ids} if "groups" in inspect.signature(estimator.fit).parameters else {}
+
+
+def pipeline_rate(estimator, X: np.ndarray, min_seconds: float, **fit_params) -> float:
     """Training items per second from the fitted net's training DataLoader alone."""
-    dataset = estimator.training_dataset(X)
+    dataset = estimator.training_dataset(X, **fit_params)
     loader = estimator.net_.get_iterator(dataset, training=True)
     items, start = 0, time.perf_counter()
     while True:
@@ -106,12 +118,13 @@ def pipeline_rate(estimator, X: np.ndarray, min_seconds: float) -> float:
             return items / elapsed
 
 
-def bare_loop_seconds(estimator, X: np.ndarray, epochs: int, device: str) -> float:
+def bare_loop_seconds(estimator, X: np.ndarray, epochs: int, device: str, **fit_params) -> float:
     """Seconds of a plain torch loop over the fitted module for ``epochs`` epochs of the
     batches ``fit`` draws (read beforehand): forward, backward, step, BYOL's target update."""
     net = estimator.net_
     module = net.module_.train()
-    batches = [inputs for inputs, _ in net.get_iterator(estimator.training_dataset(X), training=True)]
+    dataset = estimator.training_dataset(X, **fit_params)
+    batches = [inputs for inputs, _ in net.get_iterator(dataset, training=True)]
     batches = [{k: v.to(device) for k, v in b.items()} if isinstance(b, dict) else b.to(device)
                for b in batches]
     optimizer = type(net.optimizer_)(module.parameters(), lr=estimator.lr)
@@ -133,7 +146,7 @@ def bare_loop_seconds(estimator, X: np.ndarray, epochs: int, device: str) -> flo
 def measure(module: ModuleType, preset: str, device: str, n_fit: int, n_transform: int,
             batch_size: int | None = None, pipeline_seconds: float = 2.0, ratio_epochs: int = 3) -> dict:
     rate = module.SAMPLING_RATE
-    X_fit, X_transform = synthetic_ecgs(n_fit, rate, 0), synthetic_ecgs(n_transform, rate, 1)
+    (X_fit, patients), X_transform = synthetic_patients(n_fit, rate, 0), synthetic_ecgs(n_transform, rate, 1)
     estimator = module.make_embedder(preset).set_params(device=device, max_epochs=1, verbose=0)
     if batch_size is not None:
         estimator.set_params(batch_size=batch_size)
@@ -141,8 +154,10 @@ def measure(module: ModuleType, preset: str, device: str, n_fit: int, n_transfor
     # counted there, as the counter slows the run it watches. An epoch's FLOPs per ECG include
     # every view of it a training item holds (PCLR pairs, contrastive views, windows).
     X_warm_fit, X_warm_transform = X_fit[: 2 * estimator.batch_size], X_transform[: estimator.batch_size]
-    train_flops = count_flops(lambda: estimator.fit(X_warm_fit)) / len(X_warm_fit)
-    fit_time = time_call(lambda: estimator.fit(X_fit), device)
+    params = fit_params_of(estimator, patients)
+    warm_params = fit_params_of(estimator, patients[: len(X_warm_fit)])
+    train_flops = count_flops(lambda: estimator.fit(X_warm_fit, **warm_params)) / len(X_warm_fit)
+    fit_time = time_call(lambda: estimator.fit(X_fit, **params), device)
     transform_flops = count_flops(lambda: estimator.transform(X_warm_transform)) / len(X_warm_transform)
     transform_time = time_call(lambda: estimator.transform(X_transform), device)
 
@@ -151,13 +166,13 @@ def measure(module: ModuleType, preset: str, device: str, n_fit: int, n_transfor
 
     # The library's overhead: the same steps through fit and through a bare loop.
     estimator.set_params(max_epochs=ratio_epochs)
-    library_time = time_call(lambda: estimator.fit(X_fit), device)
-    bare_time = bare_loop_seconds(estimator, X_fit, ratio_epochs, device)
+    library_time = time_call(lambda: estimator.fit(X_fit, **params), device)
+    bare_time = bare_loop_seconds(estimator, X_fit, ratio_epochs, device, **params)
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "X.npy", X_fit)
         on_disk = np.load(Path(tmp) / "X.npy", mmap_mode="r")
-        pipeline = {"pipeline_items_per_s_memory": pipeline_rate(estimator, X_fit, pipeline_seconds),
-                    "pipeline_items_per_s_memmap": pipeline_rate(estimator, on_disk, pipeline_seconds)}
+        pipeline = {f"pipeline_items_per_s_{where}": pipeline_rate(estimator, X, pipeline_seconds, **params)
+                    for where, X in (("memory", X_fit), ("memmap", on_disk))}
     return {
         "method": module.NAME, "preset": preset, "sampling_rate": rate, "n_parameters": int(n_params),
         "fit_ecgs_per_s": fit_rate, "transform_ecgs_per_s": transform_rate,

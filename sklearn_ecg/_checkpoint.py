@@ -2,9 +2,10 @@
 
 A checkpoint holds what the rest of a fit depends on: the module's weights and buffers
 (BatchNorm statistics, BYOL's EMA target), the optimizer's state, the history (from which
-the learning-rate and EMA schedules count their steps) and torch's RNG states. Resuming
+the learning-rate and EMA schedules count their steps) and torch's RNG states, and the
+state of the library's callbacks that carry some across epochs (``checkpoint_state``). Resuming
 from epoch k therefore continues exactly as the uninterrupted fit would have (bit for bit
-on CPU). User callbacks (e.g. skorch's ``EarlyStopping``) keep no state across a resume:
+on CPU). Other callbacks (e.g. skorch's ``EarlyStopping``) keep no state across a resume:
 they start counting afresh.
 """
 
@@ -44,7 +45,9 @@ def fit_fingerprint(estimator: Any, X: Any, *others: Any) -> str:
     for row in sorted({0, len(X) // 2, len(X) - 1}):
         digest.update(np.ascontiguousarray(np.asarray(X[row], dtype=np.float32)).tobytes())
     for other in others:
-        digest.update(repr(np.asarray(other).tolist()).encode() if other is not None else b"None")
+        values = np.asarray(other) if other is not None else np.asarray("None")
+        digest.update(np.ascontiguousarray(values).tobytes() if values.dtype.kind in "biufc"
+                      else repr(values.tolist()).encode())
     data = {"shape": list(X.shape), "dtype": str(getattr(X, "dtype", "")), "sha256": digest.hexdigest()}
     return json.dumps({"estimator": type(estimator).__name__, "params": described, "data": data},
                       sort_keys=True, default=repr)
@@ -102,6 +105,9 @@ class EpochCheckpoint(Callback):
             "optimizer": net.optimizer_.state_dict(),
             "history": json.loads(json.dumps(net.history.to_list(), default=float)),
             "rng": _rng_state(),
+            # Callbacks that keep state across epochs and can hand it over (BestValidationScore).
+            "callbacks": {name: callback.checkpoint_state() for name, callback in net.callbacks_
+                          if hasattr(callback, "checkpoint_state")},
         }
         directory = Path(self.directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -143,5 +149,8 @@ def restore(net: Any, state: dict[str, Any]) -> int:
     net.module_.load_state_dict(state["module"])
     net.optimizer_.load_state_dict(state["optimizer"])
     net.history = History(state["history"])
+    for name, callback in net.callbacks_:
+        if name in state.get("callbacks", {}):
+            callback.restore_checkpoint_state(state["callbacks"][name])
     _set_rng_state(state["rng"])
     return int(state["epoch"])

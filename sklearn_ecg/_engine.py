@@ -395,9 +395,10 @@ def train(estimator: Any, build_module: Callable[[], torch.nn.Module], dataset: 
     With a ``checkpoint_dir``, every epoch is checkpointed there and a fit that finds a
     checkpoint of the same estimator and data resumes after its last complete epoch
     (:mod:`sklearn_ecg._checkpoint`); ``fingerprint_data`` is what identifies the data: the ECGs
-    then any labels, groups or reports.
+    then any labels, groups or reports (or ``checkpoint_fingerprint`` gives the whole fingerprint).
     """
     fingerprint_data = net_options.pop("fingerprint_data", None)
+    fingerprint = net_options.pop("checkpoint_fingerprint", None)
     device = resolve_device(estimator.device)
     _distributed.ensure_process_group(device)
     directory = getattr(estimator, "checkpoint_dir", None)
@@ -405,7 +406,7 @@ def train(estimator: Any, build_module: Callable[[], torch.nn.Module], dataset: 
     with seeded(seed, device):
         checkpoint = None
         if directory is not None:
-            fingerprint = _checkpoint.fit_fingerprint(estimator, *fingerprint_data)
+            fingerprint = fingerprint or _checkpoint.fit_fingerprint(estimator, *fingerprint_data)
             checkpoint = _checkpoint.load_checkpoint(directory, fingerprint)
             writer = _checkpoint.EpochCheckpoint(directory, fingerprint, _distributed.is_main_process())
             # Last, so that it saves what every other callback has done in the epoch.
@@ -413,8 +414,9 @@ def train(estimator: Any, build_module: Callable[[], torch.nn.Module], dataset: 
         net = make_net(estimator, build_module(), dataset=dataset, data_seed=seed, **net_options)
         net.initialize()
         done = _checkpoint.restore(net, checkpoint) if checkpoint is not None else 0
-        if done < net.max_epochs:
-            net.partial_fit(dataset, None, epochs=net.max_epochs - done)
+        # Also with no epoch left, so that callbacks end training as they would have (e.g.
+        # BestValidationScore putting back its best epoch's weights).
+        net.partial_fit(dataset, None, epochs=net.max_epochs - done)
     return net
 
 

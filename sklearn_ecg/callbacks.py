@@ -88,10 +88,22 @@ class BestValidationScore(Callback):
         self.patience = patience
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if getattr(self, "resumed_", False):  # restored from a checkpoint: keep counting
+            self.resumed_ = False
+            return
         self.best_score_ = -math.inf
         self.best_epoch_ = 0
         self.best_state_ = None
         self.misses_ = 0
+
+    def checkpoint_state(self) -> dict:
+        return {"best_score": self.best_score_, "best_epoch": self.best_epoch_,
+                "best_state": self.best_state_, "misses": self.misses_}
+
+    def restore_checkpoint_state(self, state: dict) -> None:
+        self.best_score_, self.best_epoch_ = float(state["best_score"]), int(state["best_epoch"])
+        self.best_state_, self.misses_ = state["best_state"], int(state["misses"])
+        self.resumed_ = True
 
     def on_epoch_end(self, net, **kwargs):
         score = float(self.score(net))

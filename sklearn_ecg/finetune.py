@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import warnings
@@ -20,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _engine
 from ._base import SHARED_PARAMETER_CONSTRAINTS, TRAINING_OPTION_CONSTRAINTS, BaseECGEmbedder, fit_transaction
+from ._checkpoint import fit_fingerprint
 from ._classifier import NetClassifierMixin
 from ._persistence import CONFIG_FILE, _encode_params, _library_class
 from ._validation import check_ecg_array
@@ -106,6 +108,11 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         1 prints skorch's epoch table with batch progress bars; 0 is silent.
     callbacks : list of skorch callbacks, optional
         Added to both stages.
+    checkpoint_dir : str, path or None, default=None
+        Directory where each stage writes every epoch's state atomically (its subfolders
+        ``head`` and ``finetune``). A fit that finds there the checkpoints of the same
+        parameters, pretrained weights and data resumes after the last complete epoch, with
+        the weights of an uninterrupted fit (exactly, on CPU); another fit's raise a ValueError.
     num_workers : int or "auto", default="auto"
         DataLoader worker processes reading training batches. "auto": none on CPU or for
         in-memory arrays; up to 4 on a GPU for lazy arrays (memmap, h5py, zarr).
@@ -174,8 +181,8 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
-        **{name: TRAINING_OPTION_CONSTRAINTS[name] for name in ("num_workers", "pin_memory",
-                                                                 "mixed_precision")},
+        **{name: TRAINING_OPTION_CONSTRAINTS[name] for name in ("checkpoint_dir", "num_workers",
+                                                                 "pin_memory", "mixed_precision")},
     }
 
     def __init__(
@@ -197,6 +204,7 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         callbacks: list | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
         num_workers: int | str = "auto",
         pin_memory: bool | str = "auto",
         mixed_precision: bool = True,
@@ -217,6 +225,7 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.mixed_precision = mixed_precision
@@ -290,6 +299,8 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         dataset = RandomCropDataset(X, window, indices=train_rows, targets=weighted)
         stage_seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
         encoder = copy.deepcopy(embedder.encoder_).cpu()
+        fingerprint = (None if self.checkpoint_dir is None else
+                       self._checkpoint_fingerprint(encoder, X, targets, sample_weight, X_valid, y_valid))
         module: EncoderWithHead | None = None
         self.loss_curve_, self.validation_scores_, self.best_epochs_ = [], [], {}
         for stage, epochs, lr, seed in (("head", self.head_epochs, self.lr, stage_seeds[0]),
@@ -299,7 +310,9 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
             settings = SimpleNamespace(max_epochs=epochs, lr=lr, batch_size=self.batch_size,
                                        device=self.device, random_state=int(seed), verbose=self.verbose,
                                        callbacks=self.callbacks, num_workers=self.num_workers,
-                                       pin_memory=self.pin_memory, mixed_precision=self.mixed_precision)
+                                       pin_memory=self.pin_memory, mixed_precision=self.mixed_precision,
+                                       checkpoint_dir=None if self.checkpoint_dir is None else
+                                       Path(self.checkpoint_dir) / stage)
             if module is None:
                 module = self._new_module(encoder, settings, len(self.classes_))
             module.freeze_encoder = stage == "head"
@@ -315,7 +328,8 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
             net = _engine.train(settings, lambda m=module: m, dataset,
                                 criterion=WeightedClassificationLoss(self.multilabel_),
                                 optimizer=torch.optim.AdamW, optimizer_params=optimizer_params,
-                                callbacks=callbacks, drop_last=len(dataset) % self.batch_size == 1)
+                                callbacks=callbacks, drop_last=len(dataset) % self.batch_size == 1,
+                                checkpoint_fingerprint=fingerprint and f"{fingerprint} stage={stage}")
             self.loss_curve_ += [float(v) for v in net.history[:, "train_loss"]]
             if X_valid is not None:
                 self.validation_scores_ += [float(v) for v in net.history[:, "valid_score"]]
@@ -325,6 +339,14 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
             module.freeze_encoder = False
             self.net_ = net
         return self
+
+    def _checkpoint_fingerprint(self, encoder: torch.nn.Module, *data: Any) -> str:
+        """The parameters and data (:func:`~sklearn_ecg._checkpoint.fit_fingerprint`) and the
+        pretrained weights fine-tuning starts from."""
+        digest = hashlib.sha256()
+        for name, tensor in sorted(encoder.state_dict().items()):
+            digest.update(name.encode() + tensor.detach().cpu().contiguous().numpy().tobytes())
+        return f"{fit_fingerprint(self, *data)} encoder={digest.hexdigest()}"
 
     def _new_module(self, encoder: torch.nn.Module, settings: SimpleNamespace, n_outputs: int
                     ) -> EncoderWithHead:

@@ -153,12 +153,13 @@ def test_optimizer_and_weight_decay_reach_the_net(data):
 
 
 # -- checkpoints and resume -------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["byol", "pclr"])
-def test_resume_after_sigkill_equals_an_uninterrupted_fit(tmp_path, name):
+@pytest.mark.parametrize("name, kill", [("byol", (3, 1)), ("pclr", (3, 1)),
+                                        ("finetune", (2, 1, 2))])  # the second stage's 2nd epoch
+def test_resume_after_sigkill_equals_an_uninterrupted_fit(tmp_path, name, kill):
     worker = TESTS / "resume_fit_worker.py"
     _run(worker, name, "-", tmp_path / "plain.npz")
-    killed = _run(worker, name, tmp_path / "ck", tmp_path / "killed.npz", 3, 1, check=False)
-    assert killed.returncode == -9, killed.stderr  # SIGKILL in the third epoch
+    killed = _run(worker, name, tmp_path / "ck", tmp_path / "killed.npz", *kill, check=False)
+    assert killed.returncode == -9, killed.stderr  # SIGKILL mid-epoch
     assert not (tmp_path / "killed.npz").exists()
     _run(worker, name, tmp_path / "ck", tmp_path / "resumed.npz")
     plain, resumed = np.load(tmp_path / "plain.npz"), np.load(tmp_path / "resumed.npz")

@@ -66,12 +66,15 @@ def read_rows(X: Any, rows: np.ndarray, name: str = "X") -> np.ndarray:
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         return np.empty((0, *X.shape[1:]), dtype=np.float32)
+    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap):
+        # In memory (checked whole at fit): one fancy index, in any order, is the one copy.
+        return np.asarray(X[rows], dtype=np.float32)
     unique, inverse = np.unique(rows, return_inverse=True)
     fresh = True  # whether ``block`` is already a new array (fancy indexing copies)
     if unique[-1] - unique[0] + 1 == len(unique):
         block, fresh = X[int(unique[0]):int(unique[-1]) + 1], False
-    elif isinstance(X, np.ndarray):
-        block, fresh = X[unique], not isinstance(X, np.memmap)
+    elif isinstance(X, np.ndarray):  # a memmap: its fancy index reads the rows
+        block = X[unique]
     else:
         try:
             block = X[unique]
