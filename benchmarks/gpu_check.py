@@ -327,8 +327,11 @@ def checkpoint_step(run: SimpleNamespace) -> dict:
     batch_size = min(run.estimator.batch_size, 64)
     args, kwargs = fit_arguments(run.name, subset(run.data, fit_size(run.name, batch_size, 2)))
     with tempfile.TemporaryDirectory() as tmp:
+        # The fine-tuned classifier: its second stage alone, so one net trains 2 epochs.
+        epochs = {"head_epochs": 0, "finetune_epochs": 2} if run.name == "finetune" else {"max_epochs": 2}
+
         def fresh(directory: str, callbacks: list) -> Any:
-            return make_estimator(run.name, run.fast, run.data, run.device, max_epochs=2,
+            return make_estimator(run.name, run.fast, run.data, run.device, **epochs,
                                   batch_size=batch_size, checkpoint_dir=os.path.join(tmp, directory),
                                   callbacks=callbacks)
 
