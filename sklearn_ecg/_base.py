@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
@@ -71,16 +72,30 @@ TRAINING_OPTIONS_DOC = """    optimizer : str, torch.optim.Optimizer subclass or
 """
 
 
-def documents_training_options(cls: type) -> type:
-    """Class decorator: add :data:`TRAINING_OPTIONS_DOC` to the end of the Parameters section
-    (before "Attributes") of an estimator with the training-at-scale parameters."""
-    doc = cls.__doc__ or ""
-    marker = "\n    Attributes\n    ----------"
-    if marker not in doc:
-        raise TypeError(f"{cls.__name__}'s docstring has no Attributes section to insert before.")
-    head, tail = doc.split(marker, 1)
-    cls.__doc__ = head.rstrip("\n") + "\n" + TRAINING_OPTIONS_DOC + marker + tail
-    return cls
+def _option_entries() -> dict[str, str]:
+    """:data:`TRAINING_OPTIONS_DOC` split into its parameters' entries, by name."""
+    starts = list(re.finditer(r"^    (\w+) : ", TRAINING_OPTIONS_DOC, flags=re.MULTILINE))
+    ends = [m.start() for m in starts[1:]] + [len(TRAINING_OPTIONS_DOC)]
+    return {m.group(1): TRAINING_OPTIONS_DOC[m.start():end] for m, end in zip(starts, ends)}
+
+
+def documents_training_options(cls: type | None = None, *, names: Sequence[str] | None = None) -> Any:
+    """Class decorator: add the entries of :data:`TRAINING_OPTIONS_DOC` (all, or those in
+    ``names``) to the end of the Parameters section (before "Attributes") of an estimator
+    with the training-at-scale parameters."""
+
+    def decorate(cls: type) -> type:
+        entries = _option_entries()
+        text = "".join(entries[name] for name in (names or entries))
+        doc = cls.__doc__ or ""
+        marker = "\n    Attributes\n    ----------"
+        if marker not in doc:
+            raise TypeError(f"{cls.__name__}'s docstring has no Attributes section to insert before.")
+        head, tail = doc.split(marker, 1)
+        cls.__doc__ = head.rstrip("\n") + "\n" + text + marker + tail
+        return cls
+
+    return decorate if cls is None else decorate(cls)
 
 
 def fit_transaction(fit: Callable) -> Callable:

@@ -354,7 +354,7 @@ def make_net(
     ``validation_fraction``, ``num_workers``, ``pin_memory`` and ``mixed_precision``.
     Items of the training dataset are ``(input, target)`` pairs; with the default
     criterion the module's forward returns the loss and the target is ignored.
-    ``data_seed`` seeds the batches' order and the items' random choices.
+    ``data_seed`` seeds the batches' order, the items' random choices and the validation split.
     """
     device = resolve_device(estimator.device)
     all_callbacks = list(callbacks) + list(estimator.callbacks or [])
@@ -374,7 +374,7 @@ def make_net(
         lr=estimator.lr,
         max_epochs=estimator.max_epochs,
         batch_size=estimator.batch_size,
-        train_split=ItemSplit(float(fraction), draw_seed(estimator.random_state)) if fraction else None,
+        train_split=ItemSplit(float(fraction), data_seed) if fraction else None,
         callbacks=all_callbacks or None,
         device=device,
         verbose=int(bool(estimator.verbose)),

@@ -77,8 +77,8 @@ class TwoViewEmbedder(BaseECGEmbedder):
                                 chunk_size=self.batch_size)
 
     def _net_options(self) -> dict[str, Any]:
-        return {"optimizer_params": {"weight_decay": float(self.weight_decay)},
-                "callbacks": [("warmup_cosine_lr", WarmupCosineLR(int(self.warmup_epochs)))]}
+        # weight_decay reaches Adam through the engine (make_net), as for every method.
+        return {"callbacks": [("warmup_cosine_lr", WarmupCosineLR(int(self.warmup_epochs)))]}
 
 
 SHARED_PARAMETERS_DOC = """

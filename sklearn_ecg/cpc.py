@@ -234,5 +234,4 @@ class CPCTransformer(BaseECGEmbedder):
                                 chunk_size=self.batch_size)
 
     def _net_options(self) -> dict[str, Any]:
-        return {"optimizer": torch.optim.AdamW,
-                "optimizer_params": {"weight_decay": float(self.weight_decay)}}
+        return {"optimizer": torch.optim.AdamW}  # weight_decay: applied by the engine (make_net)

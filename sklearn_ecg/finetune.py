@@ -20,7 +20,13 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _engine
-from ._base import SHARED_PARAMETER_CONSTRAINTS, TRAINING_OPTION_CONSTRAINTS, BaseECGEmbedder, fit_transaction
+from ._base import (
+    SHARED_PARAMETER_CONSTRAINTS,
+    TRAINING_OPTION_CONSTRAINTS,
+    BaseECGEmbedder,
+    documents_training_options,
+    fit_transaction,
+)
 from ._checkpoint import fit_fingerprint
 from ._classifier import NetClassifierMixin
 from ._persistence import CONFIG_FILE, _encode_params, _library_class
@@ -38,6 +44,7 @@ from .nn.finetune import (
 from .nn.windows import average_windows, sliding_windows
 
 
+@documents_training_options(names=("num_workers", "pin_memory", "mixed_precision"))
 class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
     """A pretrained encoder and a head trained on labels: linear evaluation, then fine-tuning.
 
@@ -113,13 +120,6 @@ class FineTunedECGClassifier(NetClassifierMixin, BaseEstimator):
         ``head`` and ``finetune``). A fit that finds there the checkpoints of the same
         parameters, pretrained weights and data resumes after the last complete epoch, with
         the weights of an uninterrupted fit (exactly, on CPU); another fit's raise a ValueError.
-    num_workers : int or "auto", default="auto"
-        DataLoader worker processes reading training batches. "auto": none on CPU or for
-        in-memory arrays; up to 4 on a GPU for lazy arrays (memmap, h5py, zarr).
-    pin_memory : bool or "auto", default="auto"
-        Page-locked batches for faster copies to the GPU; "auto": on CUDA.
-    mixed_precision : bool, default=True
-        bfloat16 autocast on CUDA in training and prediction; False: float32.
 
     Attributes
     ----------

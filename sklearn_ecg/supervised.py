@@ -172,7 +172,7 @@ class SupervisedECGClassifier(NetClassifierMixin, BaseEstimator):
             ECGDataset(X, targets=self._weighted_targets(targets, sample_weight)),
             fingerprint_data=(X, targets, sample_weight),
             criterion=WeightedClassificationLoss(self.multilabel_),
-            optimizer=torch.optim.AdamW, optimizer_params={"weight_decay": self.weight_decay},
+            optimizer=torch.optim.AdamW,  # weight_decay: applied by make_net
             # A last batch of one ECG breaks BatchNorm in training mode.
             drop_last=len(X) % self.batch_size == 1,
         )

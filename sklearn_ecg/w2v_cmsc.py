@@ -405,7 +405,7 @@ class W2VCMSCTransformer(BaseECGEmbedder):
 
     def _net_options(self) -> dict[str, Any]:
         return {"optimizer": torch.optim.AdamW,
-                "optimizer_params": {"betas": (0.9, 0.98), "eps": 1e-6, "weight_decay": self.weight_decay}}
+                "optimizer_params": {"betas": (0.9, 0.98), "eps": 1e-6}}
 
     # -- public API ----------------------------------------------------------------------------
     def transform_frames(self, X: Any, leads: Sequence[str] | None = None, fs: float | None = None

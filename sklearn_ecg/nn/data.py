@@ -166,6 +166,11 @@ def as_tensors(value: Any) -> Any:
     return torch.as_tensor(np.asarray(value))
 
 
+def _first(batch: Any) -> Any:
+    """The first item of a batch (of each entry of a dict batch)."""
+    return {key: value[0] for key, value in batch.items()} if isinstance(batch, dict) else batch[0]
+
+
 class BatchDataset(Dataset):
     """A dataset read a batch at a time: subclasses implement ``read_batch(items, seeds)``.
 
@@ -196,9 +201,7 @@ class BatchDataset(Dataset):
 
     def __getitem__(self, i: int) -> tuple[Any, Any]:
         inputs, targets = self.__getitems__([int(i)])
-        first = (lambda v: {k: x[0] for k, x in v.items()}) if isinstance(inputs, dict) else (lambda v: v[0])
-        return first(inputs), (targets[0] if not isinstance(targets, dict) else
-                               {k: x[0] for k, x in targets.items()})
+        return _first(inputs), _first(targets)
 
 
 class ECGDataset(BatchDataset):
