@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from sklearn_ecg import PCLRTransformer
 from sklearn_ecg.datasets import make_synthetic_ecg
-from sklearn_ecg.nn.pclr import PatientPairDataset
+from sklearn_ecg.nn.pclr import PatientPairDataset, stretched_halves
 from sklearn_ecg.nn.resnet1d import RibeiroResNet1d
 
 # Keras' BatchNorm momentum (0.99, the default) leaves the running statistics far behind the
@@ -108,8 +108,13 @@ def test_pair_dataset_draws_two_different_ecgs_of_one_patient():
 def test_single_ecg_fallbacks_and_drop():
     X = np.random.default_rng(0).normal(size=(6, 1, 64)).astype(np.float32)
     ramp = np.linspace(0, 1, 64, dtype=np.float32)[None, None].repeat(6, 0)
-    views, _ = PatientPairDataset(ramp, None, "windows")[0]
+    ecgs, _ = PatientPairDataset(ramp, None, "windows").read_batch(np.arange(2), np.arange(2))
+    assert ecgs.shape == (2, 1, 64)  # no pairs anywhere: the ECGs, halved by the objective
+    views = stretched_halves(ecgs)[0]
     assert views[0, 0, -1] <= 0.5 + 1e-6 and views[1, 0, 0] >= 0.5 - 1e-6  # the two halves
+    mixed = PatientPairDataset(ramp, np.array([0, 0, 1, 2, 3, 4]), "windows")
+    pairs, _ = mixed.read_batch(np.arange(3), np.arange(3))  # a pair, then single ECGs: halved here
+    assert pairs.shape == (3, 2, 1, 64) and torch.equal(pairs[1:], stretched_halves(ecgs))
     torch.manual_seed(0)
     views, _ = PatientPairDataset(X, None, "augment")[0]
     assert views.shape == (2, 1, 64) and not torch.allclose(views[0], views[1])
@@ -181,3 +186,10 @@ def test_grid_search_over_temperature_and_lr(patients):
     search.fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert search.best_params_["emb__temperature"] in (0.1, 0.5)
+
+
+def test_objective_pairs_single_ecgs_with_their_halves():
+    objective = PCLRTransformer(**SMALL, max_epochs=1).fit(
+        np.random.default_rng(0).normal(size=(8, 12, 250)).astype(np.float32)).net_.module_.eval()
+    ecgs = torch.from_numpy(np.random.default_rng(1).normal(size=(4, 12, 250)).astype(np.float32))
+    torch.testing.assert_close(objective(ecgs), objective(stretched_halves(ecgs)))

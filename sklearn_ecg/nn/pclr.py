@@ -40,6 +40,18 @@ class InterpolatingEncoder(nn.Module):
         return self.backbone(interpolate_to_length(x, self.n_samples))
 
 
+def stretched_halves(ecgs: torch.Tensor) -> torch.Tensor:
+    """The ``"windows"`` views of single ECGs (n, leads, samples): their two non-overlapping
+    halves, each linearly stretched back to ``samples``, as pairs (n, 2, leads, samples)."""
+    n_ecgs, n_leads, n = ecgs.shape
+    half = n // 2
+    # Each lead's two halves as the channels of one row: no copy before the stretch, and the
+    # result is a view of the interpolation's output.
+    halves = ecgs[:, :, : 2 * half].reshape(n_ecgs * n_leads, 2, half)
+    stretched = F.interpolate(halves, size=n, mode="linear", align_corners=True)
+    return stretched.reshape(n_ecgs, n_leads, 2, n).transpose(1, 2)
+
+
 class PCLRObjective(nn.Module):
     """Encoder + projection head; ``forward`` takes pairs (batch, 2, leads, samples), returns NT-Xent."""
 
@@ -50,6 +62,10 @@ class PCLRObjective(nn.Module):
         self.temperature = temperature
 
     def forward(self, pairs: torch.Tensor) -> torch.Tensor:
+        """NT-Xent of ``pairs`` (batch, 2, leads, samples); single ECGs (batch, leads, samples)
+        are paired with themselves by :func:`stretched_halves` here, on the training device."""
+        if pairs.ndim == 3:
+            pairs = stretched_halves(pairs)
         batch = pairs.shape[0]
         views = torch.cat([pairs[:, 0], pairs[:, 1]])  # [ECG A of each patient; ECG B of each]
         z = self.projection(self.encoder(views))
@@ -64,6 +80,8 @@ class PatientPairDataset(BatchDataset):
     length) or ``"augment"`` (two noisy, amplitude-scaled, time-shifted copies);
     ``"drop"`` leaves them out. Since every item is one patient, a shuffled batch
     never holds a patient twice. A batch reads all its ECGs with one access to ``X``.
+    Where no patient has two ECGs, a ``"windows"`` batch is the ECGs themselves (n, leads,
+    samples): :class:`PCLRObjective` makes their halves on the training device.
     """
 
     def __init__(self, X: Any, groups: np.ndarray | None, single_ecg: str):
@@ -86,6 +104,8 @@ class PatientPairDataset(BatchDataset):
                 )
         self.rows_by_patient = rows_by_patient
         self.single_ecg = single_ecg
+        # Each patient's one ECG, where none has two: the rows of a batch in one index.
+        self.only_rows = np.concatenate(rows_by_patient) if self.n_pairs == 0 else None
 
     def __len__(self) -> int:
         return len(self.rows_by_patient)
@@ -94,12 +114,7 @@ class PatientPairDataset(BatchDataset):
         """Two views of each ECG in ``ecgs`` (n, leads, samples): (n, 2, leads, samples)."""
         n_ecgs, n_leads, n = ecgs.shape
         if self.single_ecg == "windows":
-            half = n // 2
-            # Each lead's two halves as the channels of one row: no copy before the stretch, and
-            # the (n, 2, leads, n) result is a view of its output.
-            halves = ecgs[:, :, : 2 * half].reshape(n_ecgs * n_leads, 2, half)
-            stretched = F.interpolate(halves, size=n, mode="linear", align_corners=True)
-            return stretched.reshape(n_ecgs, n_leads, 2, n).transpose(1, 2)
+            return stretched_halves(ecgs)
         views = []
         for ecg, seed in zip(ecgs.numpy(), seeds):
             rng = np.random.default_rng(int(seed))
@@ -110,6 +125,10 @@ class PatientPairDataset(BatchDataset):
         return torch.from_numpy(np.stack(views).astype(np.float32))
 
     def read_batch(self, items: np.ndarray, seeds: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.n_pairs == 0 and self.single_ecg == "windows":
+            # No patient has two ECGs (e.g. no groups): the batch is its ECGs, and PCLRObjective
+            # stretches their halves on the training device, which keeps the pipeline a plain read.
+            return torch.from_numpy(self.ecgs.read(self.only_rows[items])), torch.zeros(len(items))
         patients = [self.rows_by_patient[i] for i in items]
         sizes = np.array([len(rows) for rows in patients])
         # Two distinct ECGs per patient from the item's seed: the first uniformly, the second
