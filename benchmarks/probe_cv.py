@@ -1,25 +1,32 @@
-"""Longer pretraining and a cross-validated probe: how close does SimCLR get to MiniRocket + LR?
+"""Longer pretraining, a wider backbone and a cross-validated probe: how close does SimCLR get to
+MiniRocket + LR?
 
-Two levers of the quality issue, measured on the shared protocol (``benchmarks/protocol.py``:
-macro ROC AUC over the 5 superclasses on folds 9-10, budgets 25/50/100/200/all with the same 5
+Levers of the quality issue, measured on the shared protocol (``benchmarks/protocol.py``: macro
+ROC AUC over the 5 superclasses on folds 9-10, budgets 25/50/100/200/all with the same 5
 stratified label subsets of folds 1-8):
 
-- **pretraining length**: SimCLR with its ``cpu`` preset pretrained on the 1,999 shared PTB-XL
-  records at 100 Hz (``real`` in ``benchmarks/pool_size.py``: labels never used) for ``K`` times
-  the preset's 100 epochs (``--scales``; the LR schedule stretches with it);
+- **pretraining length and width** (``--runs WIDTHxSCALE,...``): SimCLR with its ``cpu`` preset
+  (backbone 16 wide) or the same backbone 32 wide, pretrained on the 1,999 shared PTB-XL records at
+  100 Hz (``real`` in ``benchmarks/pool_size.py``: labels never used) for ``SCALE`` times the
+  preset's 100 epochs (the LR schedule stretches with it);
 - **the probe's regularisation**: the protocol's fixed probe (StandardScaler + LogisticRegression,
   C=1) against the same probe with C chosen by cross-validation on the training labels of each
   subset alone (:class:`benchmarks.protocol.PooledCVLogisticRegression`), for the SimCLR
   embeddings and for MiniRocket's features alike (MiniRocket fitted on the labelled pool, as in
-  run_quality). No choice looks at the test folds.
+  run_quality);
+- **fine-tuning** (``--finetune``): the chosen run fine-tuned end to end on each subset as in
+  ``benchmarks/finetune.py`` (published two stages, head and rates; last epoch kept).
+
+The run is chosen on fold 8 alone (probes trained on all labels of folds 1-7): the test folds 9-10
+never inform a choice. Every run is reported on the test folds all the same.
 
 Embeddings and MiniRocket features are computed once and cached in ``--cache`` (outside the
-repository), with the fitted embedders (``save``), so the probes can be rerun in seconds.
+repository), with the fitted embedders (``save``), so the probes can be rerun in minutes.
 
 Usage::
 
-    python -m benchmarks.probe_cv [--scales 1,3,6] [--threads 1] [--cache /work/pools]
-                                  [--data PTBXL_ROOT] [--stage pretrain|probe|all]
+    python -m benchmarks.probe_cv [--runs 16x3,16x6,32x3] [--threads 1] [--cache /work/pools]
+                                  [--data PTBXL_ROOT] [--stage pretrain|probe|all] [--finetune]
 
 Writes ``OUT/probe_cv-cpu.json`` and ``.md``.
 """
@@ -32,10 +39,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
+from sklearn.multiclass import OneVsRestClassifier
 
+from sklearn_ecg import SimCLRTransformer
 from sklearn_ecg.datasets import load_ptbxl
-from sklearn_ecg.evaluation import label_efficiency_curve
+from sklearn_ecg.evaluation import label_efficiency_curve, macro_roc_auc
 
+from .finetune import make_finetuner
 from .methods import simclr
 from .protocol import (
     BUDGETS,
@@ -49,33 +60,51 @@ from .protocol import (
     default_data_root,
     load_protocol_data,
     machine_info,
+    pool_and_test,
     score_table,
     write_results,
 )
 
 DEFAULT_CACHE = Path("/work/pools")
 PROBES = {"C=1": PROBE, "CV-chosen C": cv_probe()}
+#: The labelled pool's last fold validates the choice between runs (the test folds 9-10 never do).
+VALIDATION_FOLD = 8
 
 
 def features_path(cache: Path, name: str) -> Path:
     return cache / f"probe_cv-{name}.npz"
 
 
-def pretrain_simclr(data, X_real: np.ndarray, scale: float, cache: Path) -> dict:
-    """SimCLR (cpu preset, ``scale`` x its epochs) on the real records: embeddings cached."""
-    name = f"simclr-real-x{scale:g}"
+#: Wider variants of the cpu preset's backbone: ``width`` -> the xresnet1d widths and stem.
+WIDE_BACKBONES = {32: dict(widths=(32, 32, 32, 32), stem_widths=(32, 32, 64))}
+
+
+def run_name(width: int, scale: float) -> str:
+    """The cache name of SimCLR with backbone ``width`` pretrained ``scale`` x the preset's epochs."""
+    return f"simclr-real-x{scale:g}" if width == 16 else f"simclr-real-w{width}-x{scale:g}"
+
+
+def run_label(width: int, scale: float) -> str:
+    return f"SimCLR x{scale:g}" if width == 16 else f"SimCLR {width} wide x{scale:g}"
+
+
+def pretrain_simclr(data, X_real: np.ndarray, width: int, scale: float, cache: Path) -> dict:
+    """SimCLR (cpu preset, backbone ``width`` wide, ``scale`` x its epochs) on the real records:
+    the model and its embeddings cached."""
+    name = run_name(width, scale)
     path = features_path(cache, name)
     if path.exists():
         print(f"{name}: cached in {path}", flush=True)
         return json.loads(str(np.load(path)["info"]))
-    embedder = simclr.make_embedder("cpu")
+    embedder = simclr.make_embedder("cpu").set_params(**WIDE_BACKBONES.get(width, {}))
     epochs = round(scale * embedder.max_epochs)
     embedder.set_params(max_epochs=epochs)
     print(f"{name}: pretraining on {len(X_real)} ECGs for {epochs} epochs", flush=True)
     clock = Stopwatch()
     embedder.fit(X_real)
-    info = {"name": name, "epochs": epochs, "n_pretrain": len(X_real), "pretrain_time_s": clock.wall,
-            "pretrain_cpu_time_s": clock.cpu, "pretrain_ecgs_per_s": epochs * len(X_real) / clock.wall,
+    info = {"name": name, "label": run_label(width, scale), "width": width, "epochs": epochs,
+            "n_pretrain": len(X_real), "pretrain_time_s": clock.wall, "pretrain_cpu_time_s": clock.cpu,
+            "pretrain_ecgs_per_s": epochs * len(X_real) / clock.wall,
             "first_last_loss": [float(embedder.loss_curve_[0]), float(embedder.loss_curve_[-1])]}
     embedder.save(cache / f"probe_cv-{name}.model")
     np.savez(path, pool=embedder.transform(data.X_pool), test=embedder.transform(data.X_test),
@@ -98,6 +127,28 @@ def minirocket_features(data, cache: Path) -> dict:
     return json.loads(str(np.load(path)["info"]))
 
 
+def pool_folds(root: Path) -> np.ndarray:
+    """PTB-XL's ``strat_fold`` of each labelled-pool ECG, in the order of ``load_protocol_data``."""
+    folds = np.asarray(load_ptbxl(root, sampling_rate=simclr.SAMPLING_RATE, task="superdiagnostic",
+                                  drop_empty=True).metadata["strat_fold"])
+    return folds[pool_and_test(folds)[0]]
+
+
+def validation_scores(data, folds: np.ndarray, cache: Path, names: dict[str, str]) -> dict:
+    """Macro AUC on fold 8 of probes trained on all the labels of folds 1-7, for every
+    representation and probe: the only scores the choice between runs looks at."""
+    train, valid = folds < VALIDATION_FOLD, folds == VALIDATION_FOLD
+    scores = {}
+    for file_name, label in names.items():
+        features = np.load(features_path(cache, file_name))["pool"]
+        scores[label] = {}
+        for probe_name, probe in PROBES.items():
+            model = OneVsRestClassifier(clone(probe)).fit(features[train], data.y_pool[train])
+            scores[label][probe_name] = macro_roc_auc(data.y_pool[valid],
+                                                      model.predict_proba(features[valid]))
+    return scores
+
+
 def probe_curves(data, cache: Path, names: dict[str, str]) -> pd.DataFrame:
     """Every representation (cached features) with every probe, on the protocol's subsets."""
     frames = []
@@ -114,35 +165,61 @@ def probe_curves(data, cache: Path, names: dict[str, str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def markdown(curves: pd.DataFrame, infos: list[dict], machine: dict) -> str:
+def finetune_curve(data, cache: Path, name: str, label: str) -> pd.DataFrame:
+    """The cached SimCLR ``name`` fine-tuned on every subset (benchmarks/finetune.py's settings)."""
+    embedder = SimCLRTransformer.load(cache / f"probe_cv-{name}.model", device="cpu")
+    clock = Stopwatch()
+    curve = label_efficiency_curve(make_finetuner(simclr.NAME, embedder, "cpu"), data.X_pool, data.y_pool,
+                                   X_test=data.X_test, y_test=data.y_test, mode="supervised",
+                                   n_labels=BUDGETS, n_repeats=N_REPEATS, random_state=SEED,
+                                   method=f"{label}, fine-tuned", verbose=1)
+    print(f"{label}, fine-tuned: {clock.wall:.0f} s", flush=True)
+    return curve
+
+
+def markdown(result: dict) -> str:
+    curves = pd.DataFrame(result["curves"]["rows"])
     headers, rows = score_table(curves, ["method"])
-    lines = ["## SimCLR pretraining length and a cross-validated probe, against MiniRocket + LR", "",
+    lines = ["## SimCLR pretraining length, width and a cross-validated probe, against MiniRocket + LR", "",
              "Macro ROC AUC on PTB-XL folds 9-10, 5 superclasses (mean +/- std over 5 stratified label "
-             "subsets of folds 1-8); columns: labelled ECGs. SimCLR: cpu preset pretrained on the 1,999 "
-             "shared PTB-XL records at 100 Hz (no labels) for K x 100 epochs. Probes: StandardScaler + "
-             "LogisticRegression with C=1 (the protocol's), or with C chosen per class by 5-fold "
-             "cross-validation on the subset's own labels (pooled out-of-fold ROC AUC over "
-             "C in 1e-4..1e1).", "",
+             "subsets of folds 1-8); columns: labelled ECGs. SimCLR: the cpu preset (or its backbone 32 "
+             "wide) pretrained on the 1,999 shared PTB-XL records at 100 Hz (no labels) for K x 100 "
+             "epochs. Probes: StandardScaler + LogisticRegression with C=1 (the protocol's), or with C "
+             "chosen per class by 5-fold cross-validation on the subset's own labels (pooled out-of-fold "
+             "ROC AUC over C in 1e-4..1e1). Fine-tuned: the run chosen on fold 8 (below), "
+             "benchmarks/finetune.py's settings.", "",
              "| representation, probe | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
     lines += [f"| {method} | " + " | ".join(cells) + " |" for (method,), cells in rows.items()]
+    lines += ["", f"Validation (fold {VALIDATION_FOLD}, probe trained on all labels of folds 1-"
+              f"{VALIDATION_FOLD - 1}; the only scores the choice of run looks at): chosen "
+              f"**{result['chosen']}**.", "", "| representation | " + " | ".join(PROBES) + " |",
+              "|---" * (len(PROBES) + 1) + "|"]
+    lines += [f"| {label} | " + " | ".join(f"{v:.3f}" for v in scores.values()) + " |"
+              for label, scores in result["validation_fold_8"].items()]
     lines += ["", "| pretraining | epochs | seconds | ECGs/s | NT-Xent first/last epoch |",
               "|---|---|---|---|---|"]
-    for info in infos:
+    for info in result["pretraining"]:
         if "epochs" in info:
             loss = info["first_last_loss"]
-            lines.append(f"| {info['name']} | {info['epochs']} | {info['pretrain_time_s']:.0f} | "
-                         f"{info['pretrain_ecgs_per_s']:.1f} | {loss[0]:.3f} / {loss[1]:.3f} |")
-    lines += ["", f"- {machine['summary']}", "- Command: `python -m benchmarks.probe_cv`"]
+            lines.append(f"| {info.get('label', info['name'])} | {info['epochs']} | "
+                         f"{info['pretrain_time_s']:.0f} | {info['pretrain_ecgs_per_s']:.1f} | "
+                         f"{loss[0]:.3f} / {loss[1]:.3f} |")
+    lines += ["", f"- {result['machine']['summary']}",
+              "- Command: `python -m benchmarks.probe_cv --finetune`"]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", default="1,3,6")
+    parser.add_argument("--runs", default="16x3,16x6,32x3",
+                        help="SimCLR runs as WIDTHxSCALE: backbone width (16: the cpu preset; 32) and "
+                             "pretraining length in multiples of the preset's 100 epochs")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--stage", default="all", choices=("pretrain", "probe", "all"))
+    parser.add_argument("--finetune", action="store_true",
+                        help="also fine-tune the longest-pretrained SimCLR on every subset")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     import torch
@@ -151,25 +228,35 @@ def main(argv: list[str] | None = None) -> dict:
     args.cache.mkdir(parents=True, exist_ok=True)
     root = args.data or default_data_root()
     data = load_protocol_data(root, simclr.SAMPLING_RATE, fast=False)
-    scales = [float(s) for s in args.scales.split(",")]
+    runs = [(int(width), float(scale)) for width, scale in
+            (run.split("x") for run in args.runs.split(","))]
     infos = [minirocket_features(data, args.cache)]
     if args.stage != "probe":
         X_real = load_ptbxl(root, sampling_rate=simclr.SAMPLING_RATE, subset="all").X
-        infos += [pretrain_simclr(data, X_real, scale, args.cache) for scale in scales]
+        infos += [pretrain_simclr(data, X_real, width, scale, args.cache) for width, scale in runs]
     if args.stage == "pretrain":
         return {}
     names = {"minirocket": "MiniRocket"}
-    for scale in scales:
-        path = features_path(args.cache, f"simclr-real-x{scale:g}")
+    for width, scale in runs:
+        path = features_path(args.cache, run_name(width, scale))
         if path.exists():
-            names[path.stem.removeprefix("probe_cv-")] = f"SimCLR x{scale:g}"
+            names[run_name(width, scale)] = run_label(width, scale)
             if args.stage == "probe":
                 infos.append(json.loads(str(np.load(path)["info"])))
+    validation = validation_scores(data, pool_folds(root), args.cache, names)
+    print(validation, flush=True)
     curves = probe_curves(data, args.cache, names)
+    chosen = max((name for name in names if name != "minirocket"),
+                 key=lambda name: max(validation[names[name]].values()), default=None)
+    if args.finetune and chosen is not None:
+        curves = pd.concat([curves, finetune_curve(data, args.cache, chosen, names[chosen])],
+                           ignore_index=True)
     machine = machine_info()
-    result = {"machine": machine, "pretraining": infos, "curves": curve_summary(curves)}
-    write_results(args.out, "probe_cv-cpu", result, markdown(curves, infos, machine))
-    print(markdown(curves, infos, machine))
+    result = {"machine": machine, "pretraining": infos, "validation_fold_8": validation,
+              "chosen": names.get(chosen), "curves": curve_summary(curves)}
+    table = markdown(result)
+    write_results(args.out, "probe_cv-cpu", result, table)
+    print(table)
     return result
 
 

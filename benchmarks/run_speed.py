@@ -222,7 +222,9 @@ def _pipeline_cells(r: dict) -> str:
     # Reports from before the pipeline measurements lack them.
     if "pipeline_items_per_s_memory" not in r:
         return "- | -"
-    return (f"{r['pipeline_items_per_s_memory']:,.0f} / {r['pipeline_items_per_s_memmap']:,.0f} | "
+    no_groups = r.get("pipeline_items_per_s_memory_no_groups")
+    return (f"{r['pipeline_items_per_s_memory']:,.0f} / {r['pipeline_items_per_s_memmap']:,.0f}"
+            + ("" if no_groups is None else f" (no groups: {no_groups:,.0f})") + " | "
             f"{r['fit_over_bare_loop']:.2f} ({r['whole_fit_over_bare_loop']:.2f})")
 
 
