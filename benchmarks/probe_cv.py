@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +69,7 @@ from .protocol import (
 
 DEFAULT_CACHE = Path("/work/pools")
 PROBES = {"C=1": PROBE, "CV-chosen C": cv_probe()}
+PROBE_FILES = {"C=1": "c1", "CV-chosen C": "cv"}
 #: The labelled pool's last fold validates the choice between runs (the test folds 9-10 never do).
 VALIDATION_FOLD = 8
 
@@ -149,32 +152,40 @@ def validation_scores(data, folds: np.ndarray, cache: Path, names: dict[str, str
     return scores
 
 
+def cached_curve(path: Path, make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``make()``'s curve, read from ``path`` where an earlier run of the same settings left it."""
+    if path.exists():
+        return pd.DataFrame(json.loads(path.read_text()))
+    clock = Stopwatch()
+    curve = make()
+    print(f"{path.stem}: {clock.wall:.0f} s", flush=True)
+    path.write_text(json.dumps(curve.to_dict(orient="records"), default=str))
+    return curve
+
+
 def probe_curves(data, cache: Path, names: dict[str, str]) -> pd.DataFrame:
-    """Every representation (cached features) with every probe, on the protocol's subsets."""
+    """Every representation (cached features) with every probe, on the protocol's subsets (the
+    curves cached too: MiniRocket's with the cross-validated probe takes about 20 minutes)."""
     frames = []
     for file_name, label in names.items():
         features = np.load(features_path(cache, file_name))
         for probe_name, probe in PROBES.items():
-            clock = Stopwatch()
-            curve = label_efficiency_curve(
-                None, features["pool"], data.y_pool, X_test=features["test"], y_test=data.y_test,
-                precomputed=True, n_labels=BUDGETS, n_repeats=N_REPEATS, random_state=SEED,
-                method=f"{label}, {probe_name}", probe=probe, verbose=1)
-            print(f"{label}, {probe_name}: {clock.wall:.0f} s", flush=True)
-            frames.append(curve)
+            frames.append(cached_curve(
+                cache / f"probe_cv-curve-{file_name}-{PROBE_FILES[probe_name]}.json",
+                partial(label_efficiency_curve, None, features["pool"], data.y_pool,
+                        X_test=features["test"], y_test=data.y_test, precomputed=True, n_labels=BUDGETS,
+                        n_repeats=N_REPEATS, random_state=SEED, method=f"{label}, {probe_name}",
+                        probe=probe, verbose=1)))
     return pd.concat(frames, ignore_index=True)
 
 
 def finetune_curve(data, cache: Path, name: str, label: str) -> pd.DataFrame:
     """The cached SimCLR ``name`` fine-tuned on every subset (benchmarks/finetune.py's settings)."""
     embedder = SimCLRTransformer.load(cache / f"probe_cv-{name}.model", device="cpu")
-    clock = Stopwatch()
-    curve = label_efficiency_curve(make_finetuner(simclr.NAME, embedder, "cpu"), data.X_pool, data.y_pool,
-                                   X_test=data.X_test, y_test=data.y_test, mode="supervised",
-                                   n_labels=BUDGETS, n_repeats=N_REPEATS, random_state=SEED,
-                                   method=f"{label}, fine-tuned", verbose=1)
-    print(f"{label}, fine-tuned: {clock.wall:.0f} s", flush=True)
-    return curve
+    return cached_curve(cache / f"probe_cv-curve-{name}-finetuned.json", lambda: label_efficiency_curve(
+        make_finetuner(simclr.NAME, embedder, "cpu"), data.X_pool, data.y_pool, X_test=data.X_test,
+        y_test=data.y_test, mode="supervised", n_labels=BUDGETS, n_repeats=N_REPEATS, random_state=SEED,
+        method=f"{label}, fine-tuned", verbose=1))
 
 
 def markdown(result: dict) -> str:

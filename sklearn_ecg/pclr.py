@@ -220,7 +220,7 @@ class PCLRTransformer(BaseECGEmbedder):
         return InterpolatingEncoder(backbone, self.n_samples)
 
     def _build_objective(self, encoder: nn.Module) -> PCLRObjective:
-        return PCLRObjective(encoder, tuple(self.projection_dims), self.temperature)
+        return PCLRObjective(encoder, tuple(self.projection_dims), self.temperature, self.single_ecg)
 
     def _embed_batch(self, x: torch.Tensor) -> torch.Tensor:
         # transform on the CPU runs the encoder's inference copy (BatchNorm folded, TensorFlow

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from sklearn_ecg import PCLRTransformer
 from sklearn_ecg.datasets import make_synthetic_ecg
-from sklearn_ecg.nn.pclr import PatientPairDataset, stretched_halves
+from sklearn_ecg.nn.pclr import PatientPairDataset, augmented_copies, stretched_halves
 from sklearn_ecg.nn.resnet1d import RibeiroResNet1d
 
 # Keras' BatchNorm momentum (0.99, the default) leaves the running statistics far behind the
@@ -115,9 +115,20 @@ def test_single_ecg_fallbacks_and_drop():
     mixed = PatientPairDataset(ramp, np.array([0, 0, 1, 2, 3, 4]), "windows")
     pairs, _ = mixed.read_batch(np.arange(3), np.arange(3))  # a pair, then single ECGs: halved here
     assert pairs.shape == (3, 2, 1, 64) and torch.equal(pairs[1:], stretched_halves(ecgs))
-    torch.manual_seed(0)
-    views, _ = PatientPairDataset(X, None, "augment")[0]
-    assert views.shape == (2, 1, 64) and not torch.allclose(views[0], views[1])
+    ecgs, _ = PatientPairDataset(X, None, "augment").read_batch(np.arange(6), np.arange(6))
+    views = augmented_copies(ecgs, torch.Generator().manual_seed(0))  # made by the objective
+    assert views.shape == (6, 2, 1, 64) and not torch.allclose(views[:, 0], views[:, 1])
+    for ecg, pair in zip(ecgs.numpy(), views.numpy()):
+        for view in pair:  # a copy shifted by at most 6 samples, scaled 0.8-1.25, noise 0.02
+            best = max(range(-6, 7), key=lambda s: np.corrcoef(np.roll(ecg[0], s), view[0])[0, 1])
+            ratio = view[0] / np.roll(ecg[0], best)[None]
+            assert np.corrcoef(np.roll(ecg[0], best), view[0])[0, 1] > 0.99
+            assert 0.75 < np.median(ratio) < 1.3
+    # In a batch mixing pairs and single ECGs, a single ECG's views come from its own seed.
+    mixed = PatientPairDataset(X, np.array([0, 0, 1, 2, 3, 4]), "augment")
+    both, _ = mixed.read_batch(np.array([0, 3]), np.array([5, 9]))
+    alone, _ = mixed.read_batch(np.array([1, 3]), np.array([7, 9]))
+    assert torch.equal(both[1], alone[1]) and not torch.equal(both[1, 0], both[1, 1])
     with pytest.raises(ValueError, match="No patient has two or more ECGs"):
         PatientPairDataset(X, None, "drop")
     dataset = PatientPairDataset(X, np.array([0, 0, 1, 2, 3, 4]), "drop")
@@ -188,8 +199,13 @@ def test_grid_search_over_temperature_and_lr(patients):
     assert search.best_params_["emb__temperature"] in (0.1, 0.5)
 
 
-def test_objective_pairs_single_ecgs_with_their_halves():
-    objective = PCLRTransformer(**SMALL, max_epochs=1).fit(
+@pytest.mark.parametrize("single_ecg", ["windows", "augment"])
+def test_objective_makes_the_views_of_single_ecgs(single_ecg):
+    objective = PCLRTransformer(**SMALL, max_epochs=1, single_ecg=single_ecg).fit(
         np.random.default_rng(0).normal(size=(8, 12, 250)).astype(np.float32)).net_.module_.eval()
     ecgs = torch.from_numpy(np.random.default_rng(1).normal(size=(4, 12, 250)).astype(np.float32))
-    torch.testing.assert_close(objective(ecgs), objective(stretched_halves(ecgs)))
+    views = {"windows": stretched_halves, "augment": augmented_copies}[single_ecg]
+    torch.manual_seed(0)
+    loss = objective(ecgs)
+    torch.manual_seed(0)
+    torch.testing.assert_close(loss, objective(views(ecgs)))

@@ -52,20 +52,40 @@ def stretched_halves(ecgs: torch.Tensor) -> torch.Tensor:
     return stretched.reshape(n_ecgs, n_leads, 2, n).transpose(1, 2)
 
 
+def augmented_copies(ecgs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The ``"augment"`` views of single ECGs (n, leads, samples): two copies of each, each
+    circularly shifted by up to a tenth of its length, scaled per lead by 0.8-1.25 and with
+    Gaussian noise of 0.02, drawn on the ECGs' device: (n, 2, leads, samples)."""
+    n_ecgs, n_leads, n = ecgs.shape
+    options = dict(device=ecgs.device, generator=generator)
+    shifts = torch.randint(-(n // 10), n // 10 + 1, (n_ecgs, 2, 1, 1), **options)
+    # np.roll's convention, out[t] = x[t - shift], as one gather over both copies.
+    source = (torch.arange(n, device=ecgs.device) - shifts) % n
+    copies = ecgs.unsqueeze(1).expand(n_ecgs, 2, n_leads, n).gather(-1, source.expand(-1, -1, n_leads, -1))
+    scale = 0.8 + 0.45 * torch.rand((n_ecgs, 2, n_leads, 1), dtype=ecgs.dtype, **options)
+    return copies * scale + 0.02 * torch.randn(copies.shape, dtype=ecgs.dtype, **options)
+
+
+#: The views of single ECGs of each ``single_ecg`` fallback, made on the training device.
+SINGLE_ECG_VIEWS = {"windows": stretched_halves, "augment": augmented_copies}
+
+
 class PCLRObjective(nn.Module):
     """Encoder + projection head; ``forward`` takes pairs (batch, 2, leads, samples), returns NT-Xent."""
 
-    def __init__(self, encoder: nn.Module, projection_dims: Sequence[int], temperature: float):
+    def __init__(self, encoder: nn.Module, projection_dims: Sequence[int], temperature: float,
+                 single_ecg: str = "windows"):
         super().__init__()
         self.encoder = encoder
         self.projection = mlp(encoder.out_features, projection_dims)
         self.temperature = temperature
+        self.single_ecg = single_ecg
 
     def forward(self, pairs: torch.Tensor) -> torch.Tensor:
         """NT-Xent of ``pairs`` (batch, 2, leads, samples); single ECGs (batch, leads, samples)
-        are paired with themselves by :func:`stretched_halves` here, on the training device."""
+        are paired with themselves (``SINGLE_ECG_VIEWS[single_ecg]``) here, on the training device."""
         if pairs.ndim == 3:
-            pairs = stretched_halves(pairs)
+            pairs = SINGLE_ECG_VIEWS[self.single_ecg](pairs)
         batch = pairs.shape[0]
         views = torch.cat([pairs[:, 0], pairs[:, 1]])  # [ECG A of each patient; ECG B of each]
         z = self.projection(self.encoder(views))
@@ -80,8 +100,9 @@ class PatientPairDataset(BatchDataset):
     length) or ``"augment"`` (two noisy, amplitude-scaled, time-shifted copies);
     ``"drop"`` leaves them out. Since every item is one patient, a shuffled batch
     never holds a patient twice. A batch reads all its ECGs with one access to ``X``.
-    Where no patient has two ECGs, a ``"windows"`` batch is the ECGs themselves (n, leads,
-    samples): :class:`PCLRObjective` makes their halves on the training device.
+    Where no patient has two ECGs, a batch is the ECGs themselves (n, leads, samples):
+    :class:`PCLRObjective` makes their two views on the training device. A batch mixing both
+    kinds of patient makes the single ECGs' views here, from the items' seeds.
     """
 
     def __init__(self, X: Any, groups: np.ndarray | None, single_ecg: str):
@@ -112,22 +133,16 @@ class PatientPairDataset(BatchDataset):
 
     def _single_views(self, ecgs: torch.Tensor, seeds: np.ndarray) -> torch.Tensor:
         """Two views of each ECG in ``ecgs`` (n, leads, samples): (n, 2, leads, samples)."""
-        n_ecgs, n_leads, n = ecgs.shape
         if self.single_ecg == "windows":
             return stretched_halves(ecgs)
-        views = []
-        for ecg, seed in zip(ecgs.numpy(), seeds):
-            rng = np.random.default_rng(int(seed))
-            scale = rng.uniform(0.8, 1.25, (2, n_leads, 1))
-            noise = 0.02 * rng.standard_normal((2, n_leads, n))
-            shifts = rng.integers(-(n // 10), n // 10 + 1, 2)
-            views.append(np.stack([np.roll(ecg, int(s), axis=-1) for s in shifts]) * scale + noise)
-        return torch.from_numpy(np.stack(views).astype(np.float32))
+        # Each item's copies from its own seed: the same whatever else is in its batch.
+        return torch.cat([augmented_copies(ecg[None], torch.Generator().manual_seed(int(seed)))
+                          for ecg, seed in zip(ecgs, seeds)])
 
     def read_batch(self, items: np.ndarray, seeds: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.n_pairs == 0 and self.single_ecg == "windows":
+        if self.n_pairs == 0:
             # No patient has two ECGs (e.g. no groups): the batch is its ECGs, and PCLRObjective
-            # stretches their halves on the training device, which keeps the pipeline a plain read.
+            # makes their views on the training device, which keeps the pipeline a plain read.
             return torch.from_numpy(self.ecgs.read(self.only_rows[items])), torch.zeros(len(items))
         patients = [self.rows_by_patient[i] for i in items]
         sizes = np.array([len(rows) for rows in patients])
