@@ -28,7 +28,7 @@ Usage::
     python -m benchmarks.probe_cv [--runs 16x3,16x6,32x3] [--threads 1] [--cache /work/pools]
                                   [--data PTBXL_ROOT] [--stage pretrain|probe|all] [--finetune]
 
-Writes ``OUT/probe_cv-cpu.json`` and ``.md``.
+Writes ``OUT/probe_cv-cpu.json``, ``.md`` and ``.png`` (the chosen run against MiniRocket).
 """
 
 from __future__ import annotations
@@ -220,6 +220,24 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(result: dict, path: Path) -> bool:
+    """The label-efficiency curves of the chosen run (each probe, fine-tuned) against MiniRocket's."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    from sklearn_ecg.plotting import plot_label_efficiency
+
+    curves = pd.DataFrame(result["curves"]["rows"])
+    shown = [m for m in curves["method"].unique() if m.startswith(("MiniRocket", f"{result['chosen']},"))]
+    frames = {m: curves[curves["method"] == m] for m in shown}
+    ax = plot_label_efficiency(frames, baselines=[m for m in shown if m.startswith("MiniRocket")],
+                               title=f"{result['chosen']} (chosen on fold {VALIDATION_FOLD}) and MiniRocket")
+    ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+    return True
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", default="16x3,16x6,32x3",
@@ -267,6 +285,7 @@ def main(argv: list[str] | None = None) -> dict:
               "chosen": names.get(chosen), "curves": curve_summary(curves)}
     table = markdown(result)
     write_results(args.out, "probe_cv-cpu", result, table)
+    plot(result, args.out / "probe_cv-cpu.png")
     print(table)
     return result
 
