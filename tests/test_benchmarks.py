@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from benchmarks import methods, protocol, reduced_leads, run_speed
+from benchmarks import inference_speed_torch, methods, protocol, reduced_leads, run_speed
 from benchmarks.quality_report import load_results
 from benchmarks.quality_report import markdown as quality_markdown
 
@@ -148,6 +148,9 @@ def test_committed_reports_rebuild_from_their_json():
     assert quality_markdown(quality, "cpu") == (RESULTS / "quality-cpu.md").read_text()
     leads = json.loads((RESULTS / "reduced_leads-cpu.json").read_text())
     assert reduced_leads.markdown(leads) == (RESULTS / "reduced_leads-cpu.md").read_text()
+    torch_inference = json.loads((RESULTS / "inference_speed_torch-cpu.json").read_text())
+    assert inference_speed_torch.markdown(torch_inference) == (
+        RESULTS / "inference_speed_torch-cpu.md").read_text()
     for path in RESULTS.glob("speed-*.json"):
         speed = json.loads(path.read_text())
         assert run_speed.markdown(speed["results"], speed["machine"]) == path.with_suffix(".md").read_text()
