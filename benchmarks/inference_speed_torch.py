@@ -83,8 +83,13 @@ def import_reference(reference_dir: Path, name: str) -> ModuleType:
     if not (reference_dir / (name.replace(".", "/") + ".py")).exists():
         raise SystemExit(f"{reference_dir} has no {name}: copy models/ and clinical_ts/ of "
                          f"tmehari/ecg-selfsupervised@{REFERENCE_COMMIT[:12]} there.")
-    if str(reference_dir) not in sys.path:
-        sys.path.insert(0, str(reference_dir))
+    # The reference's folders (models, clinical_ts) as packages of their own names, which their
+    # modules import (relatively and absolutely), registered without touching the import path.
+    folder = name.split(".")[0]
+    if folder not in sys.modules:
+        namespace = ModuleType(folder)
+        namespace.__path__ = [str(reference_dir / folder)]
+        sys.modules[folder] = namespace
     return importlib.import_module(name)
 
 
