@@ -188,6 +188,24 @@ def finetune_curve(data, cache: Path, name: str, label: str) -> pd.DataFrame:
         method=f"{label}, fine-tuned", verbose=1))
 
 
+def paired_differences(curves: pd.DataFrame, chosen: str | None) -> list[str]:
+    """Markdown lines: the chosen run minus MiniRocket with the same probe, on the same label
+    subsets (mean +/- std over the subsets; positive: SimCLR is better)."""
+    if chosen is None:
+        return []
+    scores = curves.astype({"budget": str}).set_index(["method", "budget", "repeat"])["score"]
+    lines = ["", f"{chosen} minus MiniRocket with the same probe, on the same label subsets (mean +/- std "
+             "over the subsets; positive: SimCLR is better):", ""]
+    for probe_name in PROBES:
+        difference = (scores[f"{chosen}, {probe_name}"] - scores[f"MiniRocket, {probe_name}"])
+        stats = difference.groupby(level="budget", sort=False).agg(["mean", "std"])
+        if len(lines) == 3:
+            lines += ["| probe | " + " | ".join(stats.index) + " |", "|---" * (len(stats) + 1) + "|"]
+        lines.append(f"| {probe_name} | " + " | ".join(
+            f"{row['mean']:+.3f} +/- {row['std']:.3f}" for _, row in stats.iterrows()) + " |")
+    return lines
+
+
 def markdown(result: dict) -> str:
     curves = pd.DataFrame(result["curves"]["rows"])
     headers, rows = score_table(curves, ["method"])
@@ -201,6 +219,7 @@ def markdown(result: dict) -> str:
              "benchmarks/finetune.py's settings.", "",
              "| representation, probe | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
     lines += [f"| {method} | " + " | ".join(cells) + " |" for (method,), cells in rows.items()]
+    lines += paired_differences(curves, result["chosen"])
     lines += ["", f"Validation (fold {VALIDATION_FOLD}, probe trained on all labels of folds 1-"
               f"{VALIDATION_FOLD - 1}; the only scores the choice of run looks at): chosen "
               f"**{result['chosen']}**.", "", "| representation | " + " | ".join(PROBES) + " |",
