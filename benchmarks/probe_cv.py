@@ -68,7 +68,8 @@ from .protocol import (
 )
 
 DEFAULT_CACHE = Path("/work/pools")
-PROBES = {"C=1": PROBE, "CV-chosen C": cv_probe()}
+# The seed fixes the folds of the fold-8 validation; label_efficiency_curve reseeds every subset.
+PROBES = {"C=1": PROBE, "CV-chosen C": cv_probe(random_state=SEED)}
 PROBE_FILES = {"C=1": "c1", "CV-chosen C": "cv"}
 #: The labelled pool's last fold validates the choice between runs (the test folds 9-10 never do).
 VALIDATION_FOLD = 8
@@ -234,7 +235,8 @@ def markdown(result: dict) -> str:
             lines.append(f"| {info.get('label', info['name'])} | {info['epochs']} | "
                          f"{info['pretrain_time_s']:.0f} | {info['pretrain_ecgs_per_s']:.1f} | "
                          f"{loss[0]:.3f} / {loss[1]:.3f} |")
-    lines += ["", f"- {result['machine']['summary']}",
+    lines += ["", f"- Last run (probes): {result['machine']['summary']}. Pretraining (seconds above): "
+              "torch on one thread (`--threads 1`, the default), beside other jobs.",
               "- Command: `python -m benchmarks.probe_cv --finetune`"]
     return "\n".join(lines) + "\n"
 
@@ -290,7 +292,8 @@ def main(argv: list[str] | None = None) -> dict:
         if path.exists():
             names[run_name(width, scale)] = run_label(width, scale)
             if args.stage == "probe":
-                infos.append(json.loads(str(np.load(path)["info"])))
+                infos.append({"label": run_label(width, scale),
+                              **json.loads(str(np.load(path)["info"]))})
     validation = validation_scores(data, pool_folds(root), args.cache, names)
     print(validation, flush=True)
     curves = probe_curves(data, args.cache, names)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from benchmarks import inference_speed_torch, methods, protocol, reduced_leads, run_speed
+from benchmarks import inference_speed_torch, methods, probe_cv, protocol, reduced_leads, run_speed
 from benchmarks.quality_report import load_results
 from benchmarks.quality_report import markdown as quality_markdown
 
@@ -148,6 +148,8 @@ def test_committed_reports_rebuild_from_their_json():
     assert quality_markdown(quality, "cpu") == (RESULTS / "quality-cpu.md").read_text()
     leads = json.loads((RESULTS / "reduced_leads-cpu.json").read_text())
     assert reduced_leads.markdown(leads) == (RESULTS / "reduced_leads-cpu.md").read_text()
+    probes = json.loads((RESULTS / "probe_cv-cpu.json").read_text())
+    assert probe_cv.markdown(probes) == (RESULTS / "probe_cv-cpu.md").read_text()
     torch_inference = json.loads((RESULTS / "inference_speed_torch-cpu.json").read_text())
     assert inference_speed_torch.markdown(torch_inference) == (
         RESULTS / "inference_speed_torch-cpu.md").read_text()
