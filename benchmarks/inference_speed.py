@@ -149,16 +149,19 @@ REFERENCE_SCRIPT = textwrap.dedent('''
 
 
 class Reference:
-    """The Keras model in a subprocess of the reference Python, timed on request."""
+    """A reference model in a subprocess of another Python (``script``: the Keras model by
+    default), timed on request: ``time KIND [SAVE_AS]`` lines in, one JSON line out."""
 
-    def __init__(self, python: str, workdir: Path, threads: int, batch_size: int, seed: int):
-        script = workdir / "reference.py"
-        script.write_text(REFERENCE_SCRIPT)
+    def __init__(self, python: str, workdir: Path, threads: int, batch_size: int, seed: int,
+                 script: str = REFERENCE_SCRIPT, env: dict[str, str] | None = None,
+                 extra_args: tuple[str, ...] = ()):
+        path = workdir / "reference.py"
+        path.write_text(script)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "OMP_NUM_THREADS": str(threads),
-               "CUDA_VISIBLE_DEVICES": ""}
+               "CUDA_VISIBLE_DEVICES": "", **(env or {})}
         self.workdir = workdir
         self.process = subprocess.Popen(
-            [python, str(script), str(workdir), str(threads), str(batch_size), str(seed)],
+            [python, str(path), str(workdir), str(threads), str(batch_size), str(seed), *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         self.info = self._read()
 

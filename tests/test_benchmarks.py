@@ -11,7 +11,15 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from benchmarks import inference_speed_torch, methods, probe_cv, protocol, reduced_leads, run_speed
+from benchmarks import (
+    inference_speed_torch,
+    inference_speed_w2v,
+    methods,
+    probe_cv,
+    protocol,
+    reduced_leads,
+    run_speed,
+)
 from benchmarks.quality_report import load_results
 from benchmarks.quality_report import markdown as quality_markdown
 
@@ -150,6 +158,8 @@ def test_committed_reports_rebuild_from_their_json():
     assert reduced_leads.markdown(leads) == (RESULTS / "reduced_leads-cpu.md").read_text()
     probes = json.loads((RESULTS / "probe_cv-cpu.json").read_text())
     assert probe_cv.markdown(probes) == (RESULTS / "probe_cv-cpu.md").read_text()
+    w2v_inference = json.loads((RESULTS / "inference_speed_w2v-cpu.json").read_text())
+    assert inference_speed_w2v.markdown(w2v_inference) == (RESULTS / "inference_speed_w2v-cpu.md").read_text()
     torch_inference = json.loads((RESULTS / "inference_speed_torch-cpu.json").read_text())
     assert inference_speed_torch.markdown(torch_inference) == (
         RESULTS / "inference_speed_torch-cpu.md").read_text()

@@ -179,3 +179,24 @@ def test_gumbel_schedule_survives_save_and_load(fitted, ecgs, tmp_path):
     assert loaded.segments_per_record_ == 2 and loaded.gumbel_decay_ == fitted.gumbel_decay_
     assert int(loaded.encoder_.wav2vec2.quantizer.step) == 6
     assert loaded.encoder_.wav2vec2.quantizer.decay == fitted.gumbel_decay_
+
+
+def test_inference_encodes_many_segments_in_chunks_with_the_same_frames(monkeypatch):
+    from sklearn_ecg.nn import w2v_cmsc
+
+    encoder = W2VCMSCTransformer(**TINY).fit(
+        make_synthetic_ecg(n_patients=8, fs=100, random_state=0).X).encoder_.eval()
+    X = torch.from_numpy(make_synthetic_ecg(n_patients=6, fs=100, random_state=1).X)
+    with torch.inference_mode():
+        whole = encoder(X)
+    calls = []
+    frames = encoder.wav2vec2.frames
+    monkeypatch.setattr(encoder.wav2vec2, "frames", lambda x: calls.append(len(x)) or frames(x))
+    monkeypatch.setattr(w2v_cmsc, "MALLOC_MMAP_THRESHOLD", 1)  # a chunk of one segment
+    with torch.inference_mode():
+        chunked = encoder(X)
+    assert calls == [1] * (len(X) * 2)  # 10 s records, 5 s segments: one forward per segment
+    torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-6)
+    calls.clear()
+    encoder(X)  # with gradients (training, fine-tuning): one forward, as before
+    assert calls == [len(X) * 2]

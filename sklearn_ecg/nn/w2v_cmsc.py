@@ -41,6 +41,10 @@ def resample_length(x: torch.Tensor, n_out: int) -> torch.Tensor:
     return image[:, :, 0]
 
 
+#: glibc's default threshold above which malloc maps (and unmaps) each block from the kernel.
+MALLOC_MMAP_THRESHOLD = 32 * 2**20
+
+
 class SegmentingEncoder(nn.Module):
     """Whole records at rate ``fs`` -> the mean wav2vec 2.0 output over all frames of all segments.
 
@@ -69,11 +73,29 @@ class SegmentingEncoder(nn.Module):
         if n_full:
             full = x[..., : n_full * self.segment].reshape(n, leads, n_full, self.segment)
             full = full.permute(0, 2, 1, 3).reshape(n * n_full, leads, self.segment)
-            encoded = self.wav2vec2.frames(full)
+            encoded = self._encode_segments(full)
             parts.append(encoded.reshape(n, n_full * encoded.shape[1], encoded.shape[2]))
         if self.wav2vec2.n_frames(tail) > 0:
             parts.append(self.wav2vec2.frames(x[..., n_full * self.segment :]))
         return torch.cat(parts, dim=1)
+
+    def _encode_segments(self, segments: torch.Tensor) -> torch.Tensor:
+        """``wav2vec2.frames`` of many segments; at inference on the CPU, in chunks whose largest
+        convolution output stays under 16 MB, half glibc's largest mmap threshold. Above the
+        threshold, malloc hands every such activation back to the kernel and the next forward pays
+        page faults for it: 64 small-preset segments at once ran 0.63-0.93x fairseq-signals'
+        speed (benchmarks/inference_speed_w2v.py). A segment's frames do not depend on its batch."""
+        if torch.is_grad_enabled() or segments.device.type != "cpu":
+            return self.wav2vec2.frames(segments)
+        largest, length = 0, segments.shape[-1]
+        for channels, kernel, stride in self.wav2vec2.config.conv_layers:
+            length = (length - kernel) // stride + 1
+            largest = max(largest, channels * length * segments.element_size())
+        # Half the threshold: a chunk just under it still faulted (measured: 52 segments, 33 MB).
+        chunk = max(1, MALLOC_MMAP_THRESHOLD // 2 // max(largest, 1))
+        if len(segments) <= chunk:
+            return self.wav2vec2.frames(segments)
+        return torch.cat([self.wav2vec2.frames(part) for part in segments.split(chunk)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.frames(x).mean(dim=1)
