@@ -225,9 +225,24 @@ def cpu_name() -> str:
     return platform.processor() or "CPU"
 
 
+def rate_table(report: dict) -> list[str]:
+    """Markdown rows of every timed path: rates, ratio to the faster reference, CPU-seconds and the
+    difference to the reference's embeddings (``report`` as ``summarise`` writes it)."""
+    lines = ["| implementation | ECGs/s (median) | all repeats | ratio to the faster reference "
+             "| ECGs per CPU-second | max abs difference to the reference embeddings |",
+             "|---|---|---|---|---|---|"]
+    for name, r in report["rates"].items():
+        diff = report["max_abs_diff"].get(name)
+        lines.append(
+            f"| {name} | {r['median']:.1f} | {', '.join(f'{v:.1f}' for v in r['all'])} | "
+            f"{r['median'] / report['reference_rate']:.2f} | {r['per_cpu_second']:.1f} | "
+            + ("(reference)" if diff is None
+               else f"{diff:.1e} ({diff / report['reference_scale']:.1e} relative)") + " |")
+    return lines
+
+
 def markdown(report: dict) -> str:
-    m, rates = report["machine"], report["rates"]
-    ref = report["reference"]
+    m, ref = report["machine"], report["reference"]
     lines = [
         "## PCLR inference: ours against ml4h's Keras model (CPU)",
         "",
@@ -238,17 +253,8 @@ def markdown(report: dict) -> str:
         f"jobs (load average {m['load_before']:.1f} before, {m['load_after']:.1f} after). torch "
         f"{m['torch']}; TensorFlow {ref['tensorflow']}, Keras {ref['keras']}.",
         "",
-        "| implementation | ECGs/s (median) | all repeats | ratio to the faster reference "
-        "| ECGs per CPU-second | max abs difference to the reference embeddings |",
-        "|---|---|---|---|---|---|",
+        *rate_table(report),
     ]
-    for name, r in rates.items():
-        diff = report["max_abs_diff"].get(name)
-        lines.append(
-            f"| {name} | {r['median']:.1f} | {', '.join(f'{v:.1f}' for v in r['all'])} | "
-            f"{r['median'] / report['reference_rate']:.2f} | {r['per_cpu_second']:.1f} | "
-            + ("(reference)" if diff is None
-               else f"{diff:.1e} ({diff / report['reference_scale']:.1e} relative)") + " |")
     lines += ["", f"Ours / faster reference: **{report['ratio']:.2f}** in ECGs/s "
               f"({report['ratio_per_cpu_second']:.2f} in ECGs per CPU-second, which other jobs on the "
               f"machine disturb less); ours / our plain eval forward: {report['speedup_over_plain']:.2f}. "

@@ -68,7 +68,7 @@ import torch
 from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.pretrained import load_fairseq_signals
 
-from .inference_speed import Reference, cpu_name, timed
+from .inference_speed import Reference, cpu_name, rate_table, timed
 from .protocol import RESULTS_DIR, write_results
 
 FAIRSEQ_SIGNALS_COMMIT = "6b9e1375bbe6bc2e55ff4d9b95eabe8eee3adec7"
@@ -194,7 +194,7 @@ def interleaved(runs: dict[str, Callable[[], tuple[float, float]]], repeats: int
 
 
 def markdown(report: dict) -> str:
-    m, rates, ref = report["machine"], report["rates"], report["reference"]
+    m, ref = report["machine"], report["reference"]
     lines = [
         "## W2V+CMSC inference: ours against fairseq-signals' wav2vec 2.0 (CPU)",
         "",
@@ -206,17 +206,8 @@ def markdown(report: dict) -> str:
         f"torch {m['torch']}, Python {m['python']}; reference: fairseq-signals "
         f"{FAIRSEQ_SIGNALS_COMMIT[:12]}, torch {ref['torch']}, Python {ref['python']}.",
         "",
-        "| implementation | ECGs/s (median) | all repeats | ratio to the faster reference "
-        "| ECGs per CPU-second | max abs difference to the reference embeddings |",
-        "|---|---|---|---|---|---|",
+        *rate_table(report),
     ]
-    for name, r in rates.items():
-        diff = report["max_abs_diff"].get(name)
-        lines.append(
-            f"| {name} | {r['median']:.1f} | {', '.join(f'{v:.1f}' for v in r['all'])} | "
-            f"{r['median'] / report['reference_rate']:.2f} | {r['per_cpu_second']:.1f} | "
-            + ("(reference)" if diff is None
-               else f"{diff:.1e} ({diff / report['reference_scale']:.1e} relative)") + " |")
     lines += ["", f"Ours / faster reference: **{report['ratio']:.2f}** in ECGs/s "
               f"({report['ratio_per_cpu_second']:.2f} in ECGs per CPU-second). Largest reference value "
               f"{report['reference_scale']:.2f}; max abs difference ours vs plain eval: "
