@@ -8,13 +8,17 @@ the table then says), on seeded synthetic 10 s 12-lead ECGs at 100 Hz, generated
 - fit: ``--n-batches`` batches, one epoch (both stages of the fine-tuned classifier), bfloat16
   autocast; items/s of the training steps, CUDA synchronised, the first batch of each stage
   (warm-up) left out; ECGs/s = items/s x ECGs per item (PCLR's item is a patient's two ECGs);
-- loader: items/s of the training DataLoader alone (``net_.get_iterator`` over the fit's own
-  dataset) against the model's: the slower one is the bottleneck;
+- loader: items/s of the training DataLoader alone (one ``net_.get_iterator`` over the fit's own
+  dataset, passed over repeatedly as fit does, its first pass left out) against the model's: the
+  slower one is the bottleneck;
+- workers: the fit again with the other loader choice (worker processes where ``"auto"`` chose
+  none, else none): items/s of the steps and with loading (wall clock between batches) for both;
 - FLOPs (``FlopCounterMode``, plus the LSTM's matmuls, which it does not count) of a forward of one
   training batch, x3 for a training step, and of a transform batch; achieved rates as % of the
   bfloat16 dense peak (:data:`PEAK_BF16_TFLOPS` by device name, or ``--peak-tflops``; "unknown"
   otherwise; under the counter, PCLR's CPU inference copy runs plain convolutions, so they count);
-  transform ECGs/s after a warm-up batch;
+  transform ECGs/s after a warm-up batch, at the training batch size and at
+  ``--transform-batch-size`` (1024, set after fit as a user would) over 4 such batches;
 - bfloat16 vs float32: one fitted model embeds the same ECGs with ``mixed_precision`` True and
   False: mean and min cosine similarity. A float32 reference independent of that flag patches
   ``torch.cuda.is_bf16_supported`` (which every library path asks before autocasting) to False;
@@ -22,16 +26,18 @@ the table then says), on seeded synthetic 10 s 12-lead ECGs at 100 Hz, generated
   output against the CUDA float32 one, and a save/load round trip (max abs differences);
 - checkpoint/resume: 2 epochs at batch min(published, 64) in one fit, and in a fit interrupted at
   epoch 2's first batch then refitted with the same parameters and ``checkpoint_dir`` (it resumes
-  after epoch 1): max abs weight difference (exactly 0 on CPU; CUDA kernels are not bit-exact).
+  after epoch 1): max abs weight difference (exactly 0 on CPU, and it was 0 on an H200, though
+  CUDA kernels are not promised to be bit-exact).
 
 The classifiers' "transform" is ``decision_function``. Any exception is recorded per estimator and
 step (its traceback in the JSON) and the run goes on; after ``--time-budget`` seconds (400) the
 remaining steps are skipped and recorded so: the command ends within 8 minutes on one H200
-(estimated 3-6 minutes from the models' FLOPs; not yet measured there).
+(measured: 103 s with 16 CPU cores, torch 2.11, CUDA 13.0; ``benchmarks/results/gpu-check.md``).
+``--text-model`` gives METS another local copy of its frozen text model.
 
 Usage, from the repository root::
 
-    python -m benchmarks.gpu_check [--methods pclr,cpc] [--n-batches 3] [--peak-tflops 989]
+    python -m benchmarks.gpu_check [--methods pclr,cpc] [--n-batches 6] [--peak-tflops 989]
     python -m benchmarks.gpu_check --device cpu --fast --out /tmp/gpu-check   # tiny models, < 1 min
 
 writes ``gpu-check.json`` and ``gpu-check.md`` (the environment first) into ``--out``: by default
@@ -65,6 +71,7 @@ import sklearn_ecg
 from sklearn_ecg import FineTunedECGClassifier, METSZeroShotClassifier
 from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.testing import fit_arguments, tiny_estimator
+from sklearn_ecg.text import DEFAULT_TEXT_MODEL
 
 from . import methods
 from .methods import byol, cpc, pclr, simclr, w2v_cmsc
@@ -191,21 +198,23 @@ def weight_difference(a: torch.nn.Module, b: torch.nn.Module) -> float:
 
 
 # -- the estimators ----------------------------------------------------------------------------------
-def paper_estimator(name: str) -> Any:
-    """The published configuration of ``name`` (benchmarks/methods' ``paper`` presets), unfitted."""
+def paper_estimator(name: str, text_model: str = DEFAULT_TEXT_MODEL) -> Any:
+    """The published configuration of ``name`` (benchmarks/methods' ``paper`` presets), unfitted;
+    METS with the frozen ``text_model``."""
     modules = {"pclr": pclr, "cpc": cpc, "simclr": simclr, "byol": byol, "w2v_cmsc": w2v_cmsc}
     if name in modules:
         return modules[name].make_embedder("paper")
     if name == "mets":
-        return METSZeroShotClassifier(fs=FS, random_state=0)
+        return METSZeroShotClassifier(fs=FS, text_model=text_model, random_state=0)
     if name == "supervised":  # the from-scratch baseline of SimCLR/BYOL: xresnet1d50 + linear head
         return methods.default_supervised(simclr, "paper", n_labels=100)
     # Fine-tuning starts from CPC (the paper's fine-tuning protocol), pretrained in make_estimator.
     return FineTunedECGClassifier(cpc.make_embedder("paper"), random_state=0)
 
 
-def make_estimator(name: str, fast: bool, data: SimpleNamespace, device: str, **params: Any) -> Any:
-    estimator = tiny_estimator(name) if fast else paper_estimator(name)
+def make_estimator(name: str, fast: bool, data: SimpleNamespace, device: str,
+                   text_model: str = DEFAULT_TEXT_MODEL, **params: Any) -> Any:
+    estimator = tiny_estimator(name) if fast else paper_estimator(name, text_model)
     if name == "finetune" and not fast:  # one short epoch of CPC pretraining
         embedder = estimator.embedder.set_params(max_epochs=1, device=device)
         embedder.fit(data.X[: 2 * embedder.batch_size])
@@ -252,10 +261,17 @@ def fit_step(run: SimpleNamespace) -> dict:
 
 
 def loader_step(run: SimpleNamespace) -> dict:
-    net, items, start = run.estimator.net_, 0, time.perf_counter()
+    """Items/s of whole passes over one training DataLoader, as fit makes one per fit and passes
+    over it every epoch; the first pass (which starts any workers) is left out."""
+    net, items = run.estimator.net_, 0
+    loader = net.get_iterator(run.timer.dataset, training=True)
+    for _ in loader:
+        pass
+    start = time.perf_counter()
     while time.perf_counter() - start < run.loader_seconds:  # whole passes, at least this long
-        items += sum(batch_len(batch) for batch in net.get_iterator(run.timer.dataset, training=True))
+        items += sum(batch_len(batch) for batch in loader)
     rate = items / (time.perf_counter() - start)
+    del loader  # stops persistent workers
     return {"items_per_s": rate, "num_workers": net.num_workers, "pin_memory": net.pin_memory,
             "model_items_per_s": run.fit_items_per_s,
             "bottleneck": "data loading" if rate < run.fit_items_per_s else "model"}
@@ -271,18 +287,63 @@ def flops_step(run: SimpleNamespace) -> dict:
     net.module_.load_state_dict(saved)  # BatchNorm statistics as they were
     X = run.data.X[: run.estimator.batch_size]
     run.train_flops = 3 * forward / batch_len(Xi) / run.ecgs_per_item  # per ECG
-    run.transform_flops = count_flops(lambda: embed(run.estimator, X), net.module_) / len(X)
+    # FLOPs do not depend on the dtype. Under bfloat16 autocast the counter decomposes cuDNN's
+    # LSTM into matmuls of mixed dtypes and fails (seen on an H200, torch 2.11): count in float32.
+    with bfloat16_unavailable():
+        run.transform_flops = count_flops(lambda: embed(run.estimator, X), net.module_) / len(X)
     return {"train_gflops_per_ecg": run.train_flops / 1e9,
             "transform_gflops_per_ecg": run.transform_flops / 1e9,
             "fit_tflops_per_s": run.train_flops * run.fit_items_per_s * run.ecgs_per_item / 1e12}
 
 
-def transform_step(run: SimpleNamespace) -> dict:
-    X = run.data_fit.X
-    embed(run.estimator, X[: run.estimator.batch_size])  # warm-up
+def transform_rate(run: SimpleNamespace, X: np.ndarray) -> float:
+    """ECGs/s of embedding X at the estimator's batch size, after a warm-up batch."""
+    embed(run.estimator, X[: run.estimator.batch_size])
     _, seconds = timed(lambda: embed(run.estimator, X), run.device)
-    flops = getattr(run, "transform_flops", float("nan"))
-    return {"n_ecgs": len(X), "ecgs_per_s": len(X) / seconds, "tflops_per_s": flops * len(X) / seconds / 1e12}
+    return len(X) / seconds
+
+
+def transform_step(run: SimpleNamespace) -> dict:
+    """Transform at the training batch size, then at ``--transform-batch-size`` (set after fit, as
+    a user would; halved on a CUDA out-of-memory error) over up to 4 such batches."""
+    flops, rate = getattr(run, "transform_flops", float("nan")), transform_rate(run, run.data_fit.X)
+    result = {"n_ecgs": len(run.data_fit.X), "ecgs_per_s": rate, "tflops_per_s": flops * rate / 1e12}
+    trained_batch, batch = run.estimator.batch_size, run.transform_batch_size
+    try:
+        while True:
+            X = run.data.X[: 4 * batch]
+            run.estimator.set_params(batch_size=batch)
+            try:
+                big = transform_rate(run, X)
+                break
+            except torch.cuda.OutOfMemoryError:
+                if batch < 2:
+                    raise
+            gc.collect()
+            torch.cuda.empty_cache()
+            batch //= 2
+    finally:
+        run.estimator.set_params(batch_size=trained_batch)
+    return {**result, "large_batch_size": batch, "large_batch_n_ecgs": len(X), "large_batch_ecgs_per_s": big,
+            "large_batch_tflops_per_s": flops * big / 1e12}
+
+
+def workers_step(run: SimpleNamespace) -> dict:
+    """The fit again with the other loader choice (worker processes if ``"auto"`` chose none, else
+    none): items/s of the steps alone and with loading (wall clock between batches) for both."""
+    chosen = run.estimator.net_.num_workers
+    other = 0 if chosen else max(1, min(4, (os.cpu_count() or 2) - 1))
+    args, kwargs = fit_arguments(run.name, run.data_fit)
+    timer = StepTimer(run.device)
+    estimator = make_estimator(run.name, run.fast, run.data, run.device, run.text_model,
+                               batch_size=run.estimator.batch_size, num_workers=other,
+                               callbacks=[("gpu_check_timer", timer)])
+    estimator.fit(*args, **kwargs)
+    first = run.timer
+    return {"auto_workers": chosen, "auto_items_per_s": first.items / first.step_s,
+            "auto_items_per_s_with_loading": first.items / first.wall_s, "other_workers": other,
+            "other_items_per_s": timer.items / timer.step_s,
+            "other_items_per_s_with_loading": timer.items / timer.wall_s}
 
 
 def precision_step(run: SimpleNamespace) -> dict:
@@ -331,7 +392,7 @@ def checkpoint_step(run: SimpleNamespace) -> dict:
         epochs = {"head_epochs": 0, "finetune_epochs": 2} if run.name == "finetune" else {"max_epochs": 2}
 
         def fresh(directory: str, callbacks: list) -> Any:
-            return make_estimator(run.name, run.fast, run.data, run.device, **epochs,
+            return make_estimator(run.name, run.fast, run.data, run.device, run.text_model, **epochs,
                                   batch_size=batch_size, checkpoint_dir=os.path.join(tmp, directory),
                                   callbacks=callbacks)
 
@@ -350,9 +411,11 @@ def checkpoint_step(run: SimpleNamespace) -> dict:
             "max_abs_weight_diff": weight_difference(whole.net_.module_, resumed.net_.module_)}
 
 
-STEPS = {"fit": fit_step, "loader": loader_step, "flops": flops_step, "transform": transform_step,
-         "precision": precision_step, "move": move_step, "checkpoint": checkpoint_step}
-NEEDS = {"loader": "fit", "flops": "fit", "transform": "fit", "precision": "fit", "move": "precision"}
+STEPS = {"fit": fit_step, "loader": loader_step, "workers": workers_step, "flops": flops_step,
+         "transform": transform_step, "precision": precision_step, "move": move_step,
+         "checkpoint": checkpoint_step}
+NEEDS = {"loader": "fit", "workers": "fit", "flops": "fit", "transform": "fit", "precision": "fit",
+         "move": "precision"}
 
 
 def check_estimator(name: str, args: argparse.Namespace, data: SimpleNamespace, deadline: float) -> dict:
@@ -363,7 +426,8 @@ def check_estimator(name: str, args: argparse.Namespace, data: SimpleNamespace, 
         torch.cuda.reset_peak_memory_stats()
     run = SimpleNamespace(name=name, device=args.device, fast=args.fast, data=data, n_batches=args.n_batches,
                           n_compare=args.n_compare, n_cpu=args.n_cpu, fit_items_per_s=float("nan"),
-                          loader_seconds=0.1 if args.fast else 0.5)
+                          loader_seconds=0.1 if args.fast else 0.5, text_model=args.text_model,
+                          transform_batch_size=args.transform_batch_size)
     for step, function in STEPS.items():
         if time.monotonic() > deadline:
             record["skipped"][step] = "time budget spent"
@@ -374,7 +438,7 @@ def check_estimator(name: str, args: argparse.Namespace, data: SimpleNamespace, 
         start = time.monotonic()
         try:
             if step == "fit":
-                run.estimator = make_estimator(name, args.fast, data, args.device)
+                run.estimator = make_estimator(name, args.fast, data, args.device, args.text_model)
             record[step] = function(run)
             print(f"{name}/{step}: {record[step]}", flush=True)
         except Exception:
@@ -422,6 +486,20 @@ def percent(tflops: Any, peak: Any) -> str:
     return fmt(100 * tflops / peak) if isinstance(peak, float) and isinstance(tflops, float) else "unknown"
 
 
+def loading_row(result: dict, peak: Any) -> str:
+    workers, transform = result.get("workers", {}), result.get("transform", {})
+
+    def rates(choice: str) -> str:
+        return (f"{fmt(workers.get(choice + '_items_per_s'))} / "
+                f"{fmt(workers.get(choice + '_items_per_s_with_loading'))}")
+
+    cells = [result["name"], fmt(workers.get("auto_workers")), rates("auto"),
+             fmt(workers.get("other_workers")), rates("other"), fmt(transform.get("large_batch_size")),
+             fmt(transform.get("large_batch_ecgs_per_s")),
+             percent(transform.get("large_batch_tflops_per_s"), peak)]
+    return "| " + " | ".join(cells) + " |"
+
+
 def markdown(report: dict) -> str:
     env, peak = report["environment"], report["peak_bf16_tflops"]
     lines = [f"## GPU check on {env['device']} ({report['mode']})", "",
@@ -444,6 +522,13 @@ def markdown(report: dict) -> str:
                  fmt(move.get("cpu_vs_device_float32_max_abs_diff")), fmt(move.get("save_load_max_abs_diff")),
                  ckpt.get("unsupported", fmt(ckpt.get("max_abs_weight_diff")))]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Loading and the inference batch: fit items/s of the steps alone and with loading (wall "
+              "clock between batches), with the loader `\"auto\"` chose and with the other choice; transform "
+              "at a large batch_size set after fit.", "",
+              "| estimator | auto: workers | items/s, steps / with loading | other: workers "
+              "| items/s, steps / with loading | transform batch | transform ECGs/s | transform % peak |",
+              "|---" * 8 + "|"]
+    lines += [loading_row(r, peak) for r in report["methods"].values()]
     problems = [f"- {r['name']}, {step}: {kind[:-1] if kind == 'errors' else kind} "
                 f"({text.strip().splitlines()[-1]})" for r in report["methods"].values()
                 for kind in ("errors", "skipped") for step, text in r[kind].items()]
@@ -457,12 +542,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--fast", action="store_true", help="tiny models (sklearn_ecg.testing)")
     parser.add_argument("--methods", default=None, help=f"comma-separated, of {','.join(NAMES)}")
-    parser.add_argument("--n-batches", type=int, default=3, help="batches per fit (the first: warm-up)")
+    parser.add_argument("--n-batches", type=int, default=6, help="batches per fit (the first: warm-up)")
+    parser.add_argument("--transform-batch-size", type=int, default=1024,
+                        help="the large batch that transform is also timed at")
     parser.add_argument("--n-compare", type=int, default=256, help="ECGs of the bfloat16/float32 check")
     parser.add_argument("--n-cpu", type=int, default=8, help="ECGs embedded on the CPU after the move")
     parser.add_argument("--time-budget", type=float, default=400.0, help="seconds; then steps are skipped")
     parser.add_argument("--peak-tflops", type=float, default=None, help="bfloat16 dense peak (TFLOP/s)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--text-model", default=DEFAULT_TEXT_MODEL,
+                        help="METS's frozen text model: the bundled MiniLM's name, or a local directory")
     args = parser.parse_args(argv)
     args.device = str(torch.device(args.device))
     names = list(NAMES) if args.methods is None else [n.strip() for n in args.methods.split(",") if n.strip()]
@@ -486,7 +575,8 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         torch.set_num_threads(threads)
     report = {"environment": env, "mode": "fast: tiny models" if args.fast else "paper presets",
-              "device": args.device, "n_batches": args.n_batches, "time_budget_s": args.time_budget,
+              "device": args.device, "n_batches": args.n_batches, "text_model": str(args.text_model),
+              "time_budget_s": args.time_budget,
               "peak_bf16_tflops": peak_tflops(env["device"], args.peak_tflops), "methods": results,
               "elapsed_s": time.monotonic() - started}
     table = markdown(report)

@@ -61,9 +61,9 @@ TRAINING_OPTIONS_DOC = """    optimizer : str, torch.optim.Optimizer subclass or
         fit raises a ValueError and is left untouched. User callbacks restart their own
         counters on resume.
     num_workers : int or "auto", default="auto"
-        DataLoader worker processes reading training batches. "auto": none on CPU or for
-        in-memory arrays; up to 4 on a GPU for lazy arrays (memmap, h5py, zarr). Workers
-        do not change the result.
+        DataLoader worker processes reading training batches. "auto": none on CPU; up to 4
+        on CUDA, and on other accelerators (mps) for lazy arrays (memmap, h5py, zarr) only.
+        Workers do not change the result.
     pin_memory : bool or "auto", default="auto"
         Page-locked batches for faster copies to the GPU; "auto": on CUDA.
     mixed_precision : bool, default=True

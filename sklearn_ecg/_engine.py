@@ -100,11 +100,15 @@ def _cuda_devices(device: str) -> list[int]:
 
 def resolve_num_workers(num_workers: int | str, device: str, dataset: Any) -> int:
     """``"auto"``: no worker processes on CPU (they would compete with training for the same
-    cores) or for in-memory arrays (batch reads outpace the model); on an accelerator, up to 4
-    workers (never more than the cores but one) for lazy arrays (memmap, h5py, zarr)."""
+    cores); up to 4 (never more than the cores but one) on CUDA, and on other accelerators for
+    lazy arrays (memmap, h5py, zarr) only.
+
+    On CUDA, in-memory arrays get workers too: the loss is read back after every step, so a
+    batch read in the main process does not overlap the GPU's work. On an H200 workers raised
+    fit throughput with loading by 13-34% (benchmarks/results/gpu-check.md)."""
     if num_workers != "auto":
         return int(num_workers)
-    if device == "cpu" or not getattr(dataset, "lazy", False):
+    if device == "cpu" or not (device.startswith("cuda") or getattr(dataset, "lazy", False)):
         return 0
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 

@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -34,6 +35,12 @@ def test_fast_cpu_mode_checks_every_estimator(fast_report):
                       result["flops"]["transform_gflops_per_ecg"]):
             assert finite(value) and value > 0, name
         assert result["loader"]["bottleneck"] in ("model", "data loading")
+        workers, transform = result["workers"], result["transform"]
+        assert workers["auto_workers"] == 0 and workers["other_workers"] >= 1, name  # CPU: none by default
+        for key in ("auto_items_per_s", "auto_items_per_s_with_loading", "other_items_per_s",
+                    "other_items_per_s_with_loading", "large_batch_ecgs_per_s"):
+            assert finite(workers.get(key, transform.get(key))) and workers.get(key, transform.get(key)) > 0
+        assert transform["large_batch_size"] == 1024
         # No autocast on a CPU: bfloat16 and float32 are the same computation.
         for key in ("cosine_mean", "cosine_min", "reference_cosine_mean", "reference_cosine_min"):
             assert finite(precision[key]) and precision[key] == pytest.approx(1.0, abs=1e-6), name
@@ -46,7 +53,7 @@ def test_fast_cpu_mode_checks_every_estimator(fast_report):
             assert checkpoint["max_abs_weight_diff"] == 0.0, name
     supported = [n for n, r in report["methods"].items() if "unsupported" not in r["checkpoint"]]
     assert set(ESTIMATORS) - set(supported) <= {"finetune"}
-    assert table.startswith("## GPU check on CPU") and table.count("\n| ") == len(ESTIMATORS) + 1
+    assert table.startswith("## GPU check on CPU") and table.count("\n| ") == 2 * (len(ESTIMATORS) + 1)
     assert "No errors, nothing skipped." in table
 
 
@@ -83,3 +90,17 @@ def test_recurrent_layers_count_their_flops():
     x = torch.zeros(4, 10, 16)
     per_step = 2 * 4 * 32 * (16 + 32) + 2 * 4 * 32 * (32 + 32)
     assert gpu_check.count_flops(lambda: lstm(x), lstm) == per_step * 4 * 10
+
+
+def test_the_committed_gpu_run_is_complete_and_rebuilds():
+    """benchmarks/results/gpu-check.*: one H200 run of every estimator at the paper presets."""
+    results = Path(gpu_check.__file__).parent / "results"
+    report = json.loads((results / "gpu-check.json").read_text())
+    assert gpu_check.markdown(report) == (results / "gpu-check.md").read_text()
+    assert report["environment"]["device"] == "NVIDIA H200" and report["mode"] == "paper presets"
+    assert set(report["methods"]) == set(ESTIMATORS)
+    for name, result in report["methods"].items():
+        assert result["errors"] == {} and result["skipped"] == {}, name
+        assert result["precision"]["cosine_min"] > 0.999, name
+        assert result["checkpoint"]["max_abs_weight_diff"] == 0.0, name
+        assert result["workers"]["auto_workers"] == 4, name  # "auto" on CUDA

@@ -120,6 +120,19 @@ def test_workers_and_memmaps_give_the_same_fit(tmp_path, data):
     assert fits[0].net_.num_workers == 0  # "auto" on CPU
 
 
+@pytest.mark.parametrize("cores", [1, 2, 16])
+def test_auto_workers_by_device_and_laziness(monkeypatch, cores):
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    in_memory = RandomCropDataset(np.zeros((2, 1, 8), np.float32), None)
+    lazy = type("Lazy", (), {"lazy": True})()
+    workers = min(4, cores - 1)
+    cases = [("cpu", lazy, 0), ("cpu", in_memory, 0), ("cuda", in_memory, workers), ("cuda:1", lazy, workers),
+             ("mps", in_memory, 0), ("mps", lazy, workers)]
+    for device, dataset, expected in cases:
+        assert _engine.resolve_num_workers("auto", device, dataset) == expected, (device, dataset)
+    assert _engine.resolve_num_workers(3, "cpu", in_memory) == 3
+
+
 # -- validation, early stopping, net options --------------------------------------------------
 def test_early_stopping_and_checkpoint_on_valid_loss(tmp_path, data):
     stopper = EarlyStopping(monitor="valid_loss", patience=1, threshold=10, threshold_mode="abs")
