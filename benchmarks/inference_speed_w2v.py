@@ -24,17 +24,16 @@ are interleaved: each repeat times, one after the other,
 - ``reference (per segment)``: ECG-FM's recipe: ``extract_features`` on the first 5 s of the
   batch, then on the second, frames concatenated and averaged;
 - ``ours``: ``W2VCMSCTransformer.transform``, which on the CPU encodes the segments of a batch
-  in chunks whose largest activation stays under 16 MB (``SegmentingEncoder``: 26 segments at
-  this size), the fix this benchmark's first runs called for;
+  in chunks whose largest activation stays under 4 MB (``SegmentingEncoder``: 6 segments at this
+  size), the fix this benchmark's runs called for;
 - ``ours, plain eval``: the encoder's eval forward (``encoder_`` on ``input_batches``,
   ``torch.inference_mode``), without the estimator's input checks;
 - ``ours, chunked``: the same encoder's wav2vec 2.0 on the segments of each batch in chunks of
   ``--chunk-segments`` (default 32, the per-segment reference's) segments, frames of a record
-  averaged, to compare chunk sizes. With 64 segments per forward (batch 32 records) the largest
-  activations (64 x 128 channels x 1250 frames x 4 B = 41 MB) pass glibc's 32 MB mmap
-  threshold, so every forward takes fresh pages from the kernel (about 10^5 minor page faults
-  per 64 ECGs); 32 segments stay under it, which is also why the per-segment reference is
-  faster than the batched one;
+  averaged, to compare chunk sizes. With glibc's default thresholds, the larger a forward's
+  activations (64 segments: 41 MB for the largest), the more of them are handed back to the
+  kernel after it and faulted in again by the next one, which is also why the per-segment
+  reference is usually faster than the batched one;
 
 both references under ``torch.inference_mode()``, after one warm-up of each. Rates are ECGs /
 median wall-clock seconds; the ratio is ours over the faster reference. ECGs per CPU-second
@@ -42,13 +41,28 @@ median wall-clock seconds; the ratio is ours over the faster reference. ECGs per
 path are compared with the batched reference's (max abs difference, and relative to the largest
 reference value).
 
+Two things outside either implementation move the ratio, and the report records both:
+
+- torch's build. fairseq ships only an sdist for Python 3.11, so the reference runs in another
+  Python with its own torch wheel. The CPU-only wheel of torch 2.13 runs conv1d's im2col + gemm
+  kernel for the positional convolution (128 channels, 16 groups, kernel 128) about 25% slower
+  than the CUDA wheel of the same commit does on the CPU (ours now takes a direct kernel there,
+  the same speed in both wheels); every other operator takes the same time. Running this
+  module with the reference's Python (``/tmp/fsenv/bin/python -m benchmarks.inference_speed_w2v``,
+  after ``pip install skorch`` there) puts both sides on one build: ``same_python`` in the report.
+- glibc's allocator. Activations of tens of MB are returned to the kernel and faulted in again
+  at a rate that depends on each process's allocation history (10^4 to 3 x 10^5 minor faults per
+  256 ECGs on either side, from run to run). ``MALLOC_MMAP_THRESHOLD_=1073741824
+  MALLOC_TRIM_THRESHOLD_=2147483647`` in the environment (inherited by the reference) removes
+  them from both sides: ``malloc_env`` in the report.
+
 Usage::
 
     python -m benchmarks.inference_speed_w2v [--reference-python /tmp/fsenv/bin/python]
         [--fairseq-signals /tmp/fairseq-signals] [--n-ecgs 256] [--batch-size 32] [--repeats 7]
-        [--threads 2] [--out benchmarks/results]
+        [--threads 2] [--out benchmarks/results] [--name inference_speed_w2v-cpu]
 
-Writes ``OUT/inference_speed_w2v-cpu.json`` and ``.md``.
+Writes ``OUT/NAME.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -204,7 +218,10 @@ def markdown(report: dict) -> str:
         f"{report['repeats']} interleaved repeats after a warm-up. {m['cpu']}, {m['cores']} cores, shared "
         f"with other jobs (load average {m['load_before']:.1f} before, {m['load_after']:.1f} after). Ours: "
         f"torch {m['torch']}, Python {m['python']}; reference: fairseq-signals "
-        f"{FAIRSEQ_SIGNALS_COMMIT[:12]}, torch {ref['torch']}, Python {ref['python']}.",
+        f"{FAIRSEQ_SIGNALS_COMMIT[:12]}, torch {ref['torch']}, Python {ref['python']}"
+        f"{' (both sides in the same Python)' if m.get('same_python') else ''}. glibc malloc: "
+        + (", ".join(f"{k}={v}" for k, v in m["malloc_env"].items()) if m.get("malloc_env") else "defaults")
+        + ".",
         "",
         *rate_table(report),
     ]
@@ -215,10 +232,10 @@ def markdown(report: dict) -> str:
               "",
               "Segments per forward: reference (segments batched): "
               f"{2 * report['batch_size']}; reference (per segment): {report['batch_size']}; ours and ours, "
-              "plain eval: chunks under 16 MB of activations (26 segments here); ours, chunked: "
-              f"{report['chunk_segments']}. Above 32 MB "
-              "(glibc's mmap threshold; 64 segments give 41 MB activations) torch takes every large "
-              "activation fresh from the kernel (page faults and zeroing in each forward).", ""]
+              "plain eval: chunks whose largest activation is under 4 MB (6 segments here); ours, "
+              f"chunked: {report['chunk_segments']}. With glibc's default thresholds, larger chunks "
+              "hand their freed activations back to the kernel and fault them in again in the next "
+              "forward.", ""]
     return "\n".join(lines)
 
 
@@ -235,6 +252,8 @@ def summarise(args: argparse.Namespace, reference_info: dict, seconds: dict[str,
         "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "threads": args.threads,
                     "torch": torch.__version__, "python": platform.python_version(),
                     "load_before": load_before, "load_after": os.getloadavg()[0],
+                    "malloc_env": {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")},
+                    "same_python": Path(sys.executable).resolve() == Path(args.reference_python).resolve(),
                     "shared": "other jobs ran on the same cores during the run"},
         "reference": {**reference_info, "python_executable": args.reference_python,
                       "fairseq_signals_commit": FAIRSEQ_SIGNALS_COMMIT, "config": SMALL},
@@ -266,6 +285,7 @@ def main(argv: list[str] | None = None) -> dict:
                         help="segments per forward of the 'ours, chunked' path")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--name", default="inference_speed_w2v-cpu", help="stem of the result files")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()[0]
@@ -312,7 +332,7 @@ def main(argv: list[str] | None = None) -> dict:
     report = summarise(args, reference.info, seconds, cpu_seconds, embeddings, reference_embedding,
                        load_before)
     table = markdown(report)
-    write_results(args.out, "inference_speed_w2v-cpu", report, table)
+    write_results(args.out, args.name, report, table)
     print(table)
     return report
 

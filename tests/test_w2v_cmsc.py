@@ -192,7 +192,7 @@ def test_inference_encodes_many_segments_in_chunks_with_the_same_frames(monkeypa
     calls = []
     frames = encoder.wav2vec2.frames
     monkeypatch.setattr(encoder.wav2vec2, "frames", lambda x: calls.append(len(x)) or frames(x))
-    monkeypatch.setattr(w2v_cmsc, "MALLOC_MMAP_THRESHOLD", 1)  # a chunk of one segment
+    monkeypatch.setattr(w2v_cmsc, "CHUNK_ACTIVATION_BYTES", 1)  # a chunk of one segment
     with torch.inference_mode():
         chunked = encoder(X)
     assert calls == [1] * (len(X) * 2)  # 10 s records, 5 s segments: one forward per segment

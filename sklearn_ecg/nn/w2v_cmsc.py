@@ -41,8 +41,9 @@ def resample_length(x: torch.Tensor, n_out: int) -> torch.Tensor:
     return image[:, :, 0]
 
 
-#: glibc's default threshold above which malloc maps (and unmaps) each block from the kernel.
-MALLOC_MMAP_THRESHOLD = 32 * 2**20
+#: Largest convolution output of one chunk of segments at CPU inference (see
+#: ``SegmentingEncoder._encode_segments``).
+CHUNK_ACTIVATION_BYTES = 4 * 2**20
 
 
 class SegmentingEncoder(nn.Module):
@@ -81,18 +82,22 @@ class SegmentingEncoder(nn.Module):
 
     def _encode_segments(self, segments: torch.Tensor) -> torch.Tensor:
         """``wav2vec2.frames`` of many segments; at inference on the CPU, in chunks whose largest
-        convolution output stays under 16 MB, half glibc's largest mmap threshold. Above the
-        threshold, malloc hands every such activation back to the kernel and the next forward pays
-        page faults for it: 64 small-preset segments at once ran 0.63-0.93x fairseq-signals'
-        speed (benchmarks/inference_speed_w2v.py). A segment's frames do not depend on its batch."""
+        convolution output stays under :data:`CHUNK_ACTIVATION_BYTES` (4 MB).
+
+        With glibc's default (dynamic) thresholds, memory freed after a forward of tens of MB is
+        handed back to the kernel and paid for again in page faults by the next one. Measured on
+        the small preset, 256 ECGs in batches of 32, 2 threads: chunks under 16 MB of activation
+        took 2.5-2.9 x 10^5 minor faults and ran 130 ECGs/s; under 4 MB, 0-9 x 10^3 faults and
+        159-190 ECGs/s; under 2 MB, 162-164 (smaller matrix products). Without faults
+        (``MALLOC_TRIM_THRESHOLD_`` raised) 16 MB chunks ran 202 and 4 MB 190. A segment's frames
+        do not depend on its batch."""
         if torch.is_grad_enabled() or segments.device.type != "cpu":
             return self.wav2vec2.frames(segments)
         largest, length = 0, segments.shape[-1]
         for channels, kernel, stride in self.wav2vec2.config.conv_layers:
             length = (length - kernel) // stride + 1
             largest = max(largest, channels * length * segments.element_size())
-        # Half the threshold: a chunk just under it still faulted (measured: 52 segments, 33 MB).
-        chunk = max(1, MALLOC_MMAP_THRESHOLD // 2 // max(largest, 1))
+        chunk = max(1, CHUNK_ACTIVATION_BYTES // max(largest, 1))
         if len(segments) <= chunk:
             return self.wav2vec2.frames(segments)
         return torch.cat([self.wav2vec2.frames(part) for part in segments.split(chunk)])
