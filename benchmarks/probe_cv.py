@@ -1,17 +1,18 @@
-"""Longer pretraining, a wider backbone and a cross-validated probe: how close does SimCLR get to
-MiniRocket + LR?
+"""Longer pretraining, a wider backbone and a cross-validated probe: how close do SimCLR and BYOL
+get to MiniRocket + LR?
 
 Levers of the quality issue, measured on the shared protocol (``benchmarks/protocol.py``: macro
 ROC AUC over the 5 superclasses on folds 9-10, budgets 25/50/100/200/all with the same 5
 stratified label subsets of folds 1-8):
 
-- **pretraining length and width** (``--runs WIDTHxSCALE,...``): SimCLR with its ``cpu`` preset
-  (backbone 16 wide) or the same backbone 32 wide, pretrained on the 1,999 shared PTB-XL records at
-  100 Hz (``real`` in ``benchmarks/pool_size.py``: labels never used) for ``SCALE`` times the
-  preset's 100 epochs (the LR schedule stretches with it);
+- **pretraining length and width** (``--runs [METHOD:]WIDTHxSCALE,...``, METHOD ``simclr`` (the
+  default) or ``byol``): the method's ``cpu`` preset (backbone 16 wide) or the same backbone 32
+  wide, pretrained on the 1,999 shared PTB-XL records at 100 Hz (``real`` in
+  ``benchmarks/pool_size.py``: labels never used) for ``SCALE`` times the preset's 100 epochs (the
+  LR schedule stretches with it);
 - **the probe's regularisation**: the protocol's fixed probe (StandardScaler + LogisticRegression,
   C=1) against the same probe with C chosen by cross-validation on the training labels of each
-  subset alone (:class:`benchmarks.protocol.PooledCVLogisticRegression`), for the SimCLR
+  subset alone (:class:`benchmarks.protocol.PooledCVLogisticRegression`), for the pretrained
   embeddings and for MiniRocket's features alike (MiniRocket fitted on the labelled pool, as in
   run_quality);
 - **fine-tuning** (``--finetune``): the chosen run fine-tuned end to end on each subset as in
@@ -25,7 +26,7 @@ repository), with the fitted embedders (``save``), so the probes can be rerun in
 
 Usage::
 
-    python -m benchmarks.probe_cv [--runs 16x3,16x6,32x3] [--threads 1] [--cache /work/pools]
+    python -m benchmarks.probe_cv [--runs 16x3,16x6,32x3,byol:16x6] [--threads 1] [--cache /work/pools]
                                   [--data PTBXL_ROOT] [--stage pretrain|probe|all] [--finetune]
 
 Writes ``OUT/probe_cv-cpu.json``, ``.md`` and ``.png`` (the chosen run against MiniRocket).
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -44,12 +46,11 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.multiclass import OneVsRestClassifier
 
-from sklearn_ecg import SimCLRTransformer
 from sklearn_ecg.datasets import load_ptbxl
 from sklearn_ecg.evaluation import label_efficiency_curve, macro_roc_auc
 
 from .finetune import make_finetuner
-from .methods import simclr
+from .methods import byol, simclr
 from .protocol import (
     BUDGETS,
     N_REPEATS,
@@ -83,30 +84,53 @@ def features_path(cache: Path, name: str) -> Path:
 WIDE_BACKBONES = {32: dict(widths=(32, 32, 32, 32), stem_widths=(32, 32, 64))}
 
 
-def run_name(width: int, scale: float) -> str:
-    """The cache name of SimCLR with backbone ``width`` pretrained ``scale`` x the preset's epochs."""
-    return f"simclr-real-x{scale:g}" if width == 16 else f"simclr-real-w{width}-x{scale:g}"
+#: The methods a run may pretrain (benchmarks/methods modules with a ``cpu`` preset).
+METHODS = {"simclr": simclr, "byol": byol}
 
 
-def run_label(width: int, scale: float) -> str:
-    return f"SimCLR x{scale:g}" if width == 16 else f"SimCLR {width} wide x{scale:g}"
+@dataclass(frozen=True)
+class Run:
+    """A method's ``cpu`` preset with its backbone ``width`` wide, pretrained ``scale`` x its epochs."""
+
+    method: str
+    width: int
+    scale: float
+
+    @classmethod
+    def parse(cls, text: str) -> Run:
+        """``[METHOD:]WIDTHxSCALE``, e.g. ``16x6`` (SimCLR) or ``byol:16x6``."""
+        method, _, size = text.strip().rpartition(":")
+        width, scale = size.split("x")
+        if (method or "simclr") not in METHODS:
+            raise ValueError(f"unknown method {method!r} in run {text!r}; expected one of {list(METHODS)}")
+        return cls(method or "simclr", int(width), float(scale))
+
+    @property
+    def name(self) -> str:
+        """The cache name (SimCLR's as before methods were named: ``simclr-real-x6``)."""
+        wide = "" if self.width == 16 else f"-w{self.width}"
+        return f"{self.method}-real{wide}-x{self.scale:g}"
+
+    @property
+    def label(self) -> str:
+        wide = "" if self.width == 16 else f" {self.width} wide"
+        return f"{METHODS[self.method].NAME}{wide} x{self.scale:g}"
 
 
-def pretrain_simclr(data, X_real: np.ndarray, width: int, scale: float, cache: Path) -> dict:
-    """SimCLR (cpu preset, backbone ``width`` wide, ``scale`` x its epochs) on the real records:
-    the model and its embeddings cached."""
-    name = run_name(width, scale)
+def pretrain(data, X_real: np.ndarray, run: Run, cache: Path) -> dict:
+    """``run`` pretrained on the real records: the model and its embeddings cached."""
+    name = run.name
     path = features_path(cache, name)
     if path.exists():
         print(f"{name}: cached in {path}", flush=True)
         return json.loads(str(np.load(path)["info"]))
-    embedder = simclr.make_embedder("cpu").set_params(**WIDE_BACKBONES.get(width, {}))
-    epochs = round(scale * embedder.max_epochs)
+    embedder = METHODS[run.method].make_embedder("cpu").set_params(**WIDE_BACKBONES.get(run.width, {}))
+    epochs = round(run.scale * embedder.max_epochs)
     embedder.set_params(max_epochs=epochs)
     print(f"{name}: pretraining on {len(X_real)} ECGs for {epochs} epochs", flush=True)
     clock = Stopwatch()
     embedder.fit(X_real)
-    info = {"name": name, "label": run_label(width, scale), "width": width, "epochs": epochs,
+    info = {"name": name, "label": run.label, "width": run.width, "epochs": epochs,
             "n_pretrain": len(X_real), "pretrain_time_s": clock.wall, "pretrain_cpu_time_s": clock.cpu,
             "pretrain_ecgs_per_s": epochs * len(X_real) / clock.wall,
             "first_last_loss": [float(embedder.loss_curve_[0]), float(embedder.loss_curve_[-1])]}
@@ -180,23 +204,25 @@ def probe_curves(data, cache: Path, names: dict[str, str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def finetune_curve(data, cache: Path, name: str, label: str) -> pd.DataFrame:
-    """The cached SimCLR ``name`` fine-tuned on every subset (benchmarks/finetune.py's settings)."""
-    embedder = SimCLRTransformer.load(cache / f"probe_cv-{name}.model", device="cpu")
-    return cached_curve(cache / f"probe_cv-curve-{name}-finetuned.json", lambda: label_efficiency_curve(
-        make_finetuner(simclr.NAME, embedder, "cpu"), data.X_pool, data.y_pool, X_test=data.X_test,
+def finetune_curve(data, cache: Path, run: Run) -> pd.DataFrame:
+    """The cached ``run`` fine-tuned on every subset (benchmarks/finetune.py's settings)."""
+    module = METHODS[run.method]
+    embedder = type(module.make_embedder("cpu")).load(cache / f"probe_cv-{run.name}.model", device="cpu")
+    label = run.label
+    return cached_curve(cache / f"probe_cv-curve-{run.name}-finetuned.json", lambda: label_efficiency_curve(
+        make_finetuner(module.NAME, embedder, "cpu"), data.X_pool, data.y_pool, X_test=data.X_test,
         y_test=data.y_test, mode="supervised", n_labels=BUDGETS, n_repeats=N_REPEATS, random_state=SEED,
         method=f"{label}, fine-tuned", verbose=1))
 
 
 def paired_differences(curves: pd.DataFrame, chosen: str | None) -> list[str]:
     """Markdown lines: the chosen run minus MiniRocket with the same probe, on the same label
-    subsets (mean +/- std over the subsets; positive: SimCLR is better)."""
+    subsets (mean +/- std over the subsets; positive: the chosen run is better)."""
     if chosen is None:
         return []
     scores = curves.astype({"budget": str}).set_index(["method", "budget", "repeat"])["score"]
     lines = ["", f"{chosen} minus MiniRocket with the same probe, on the same label subsets (mean +/- std "
-             "over the subsets; positive: SimCLR is better):", ""]
+             f"over the subsets; positive: {chosen} is better):", ""]
     for probe_name in PROBES:
         difference = (scores[f"{chosen}, {probe_name}"] - scores[f"MiniRocket, {probe_name}"])
         stats = difference.groupby(level="budget", sort=False).agg(["mean", "std"])
@@ -210,13 +236,14 @@ def paired_differences(curves: pd.DataFrame, chosen: str | None) -> list[str]:
 def markdown(result: dict) -> str:
     curves = pd.DataFrame(result["curves"]["rows"])
     headers, rows = score_table(curves, ["method"])
-    lines = ["## SimCLR pretraining length, width and a cross-validated probe, against MiniRocket + LR", "",
+    lines = ["## SimCLR and BYOL: pretraining length, width and a cross-validated probe, against "
+             "MiniRocket + LR", "",
              "Macro ROC AUC on PTB-XL folds 9-10, 5 superclasses (mean +/- std over 5 stratified label "
-             "subsets of folds 1-8); columns: labelled ECGs. SimCLR: the cpu preset (or its backbone 32 "
-             "wide) pretrained on the 1,999 shared PTB-XL records at 100 Hz (no labels) for K x 100 "
-             "epochs. Probes: StandardScaler + LogisticRegression with C=1 (the protocol's), or with C "
-             "chosen per class by 5-fold cross-validation on the subset's own labels (pooled out-of-fold "
-             "ROC AUC over C in 1e-4..1e1). Fine-tuned: the run chosen on fold 8 (below), "
+             "subsets of folds 1-8); columns: labelled ECGs. SimCLR and BYOL: the cpu preset (or its "
+             "backbone 32 wide) pretrained on the 1,999 shared PTB-XL records at 100 Hz (no labels) for K "
+             "x 100 epochs. Probes: StandardScaler + LogisticRegression with C=1 (the protocol's), or with"
+             " C chosen per class by 5-fold cross-validation on the subset's own labels (pooled out-of-"
+             "fold ROC AUC over C in 1e-4..1e1). Fine-tuned: the run chosen on fold 8 (below), "
              "benchmarks/finetune.py's settings.", "",
              "| representation, probe | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
     lines += [f"| {method} | " + " | ".join(cells) + " |" for (method,), cells in rows.items()]
@@ -227,7 +254,7 @@ def markdown(result: dict) -> str:
               "|---" * (len(PROBES) + 1) + "|"]
     lines += [f"| {label} | " + " | ".join(f"{v:.3f}" for v in scores.values()) + " |"
               for label, scores in result["validation_fold_8"].items()]
-    lines += ["", "| pretraining | epochs | seconds | ECGs/s | NT-Xent first/last epoch |",
+    lines += ["", "| pretraining | epochs | seconds | ECGs/s | loss first/last epoch |",
               "|---|---|---|---|---|"]
     for info in result["pretraining"]:
         if "epochs" in info:
@@ -262,14 +289,15 @@ def plot(result: dict, path: Path) -> bool:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", default="16x3,16x6,32x3",
-                        help="SimCLR runs as WIDTHxSCALE: backbone width (16: the cpu preset; 32) and "
-                             "pretraining length in multiples of the preset's 100 epochs")
+                        help="runs as [METHOD:]WIDTHxSCALE (METHOD simclr, the default, or byol): "
+                             "backbone width (16: the cpu preset; 32) and pretraining length in "
+                             "multiples of the preset's 100 epochs")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--stage", default="all", choices=("pretrain", "probe", "all"))
     parser.add_argument("--finetune", action="store_true",
-                        help="also fine-tune the longest-pretrained SimCLR on every subset")
+                        help="also fine-tune the run chosen on fold 8 on every subset")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     import torch
@@ -278,29 +306,27 @@ def main(argv: list[str] | None = None) -> dict:
     args.cache.mkdir(parents=True, exist_ok=True)
     root = args.data or default_data_root()
     data = load_protocol_data(root, simclr.SAMPLING_RATE, fast=False)
-    runs = [(int(width), float(scale)) for width, scale in
-            (run.split("x") for run in args.runs.split(","))]
+    runs = [Run.parse(run) for run in args.runs.split(",")]
     infos = [minirocket_features(data, args.cache)]
     if args.stage != "probe":
         X_real = load_ptbxl(root, sampling_rate=simclr.SAMPLING_RATE, subset="all").X
-        infos += [pretrain_simclr(data, X_real, width, scale, args.cache) for width, scale in runs]
+        infos += [pretrain(data, X_real, run, args.cache) for run in runs]
     if args.stage == "pretrain":
         return {}
-    names = {"minirocket": "MiniRocket"}
-    for width, scale in runs:
-        path = features_path(args.cache, run_name(width, scale))
+    names, by_name = {"minirocket": "MiniRocket"}, {run.name: run for run in runs}
+    for run in runs:
+        path = features_path(args.cache, run.name)
         if path.exists():
-            names[run_name(width, scale)] = run_label(width, scale)
+            names[run.name] = run.label
             if args.stage == "probe":
-                infos.append({"label": run_label(width, scale),
-                              **json.loads(str(np.load(path)["info"]))})
+                infos.append({"label": run.label, **json.loads(str(np.load(path)["info"]))})
     validation = validation_scores(data, pool_folds(root), args.cache, names)
     print(validation, flush=True)
     curves = probe_curves(data, args.cache, names)
     chosen = max((name for name in names if name != "minirocket"),
                  key=lambda name: max(validation[names[name]].values()), default=None)
     if args.finetune and chosen is not None:
-        curves = pd.concat([curves, finetune_curve(data, args.cache, chosen, names[chosen])],
+        curves = pd.concat([curves, finetune_curve(data, args.cache, by_name[chosen])],
                            ignore_index=True)
     machine = machine_info()
     result = {"machine": machine, "pretraining": infos, "validation_fold_8": validation,

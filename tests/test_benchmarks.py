@@ -169,3 +169,14 @@ def test_committed_reports_rebuild_from_their_json():
     for path in RESULTS.glob("speed-*.json"):
         speed = json.loads(path.read_text())
         assert run_speed.markdown(speed["results"], speed["machine"]) == path.with_suffix(".md").read_text()
+
+
+def test_probe_cv_runs_name_their_method_width_and_length():
+    Run = probe_cv.Run
+    # SimCLR keeps the cache names it had before runs named a method.
+    assert (Run.parse("16x6").name, Run.parse("16x6").label) == ("simclr-real-x6", "SimCLR x6")
+    assert Run.parse("32x3").name == "simclr-real-w32-x3" and Run.parse("32x3").label == "SimCLR 32 wide x3"
+    assert Run.parse("byol:16x6") == Run("byol", 16, 6.0)
+    assert (Run.parse("byol:16x6").name, Run.parse("byol:16x6").label) == ("byol-real-x6", "BYOL x6")
+    with pytest.raises(ValueError, match="unknown method 'cpc'"):
+        Run.parse("cpc:16x6")
