@@ -232,22 +232,31 @@ def fit_size(name: str, batch_size: int, n_batches: int) -> int:
 
 
 # -- the steps (each returns its results, stored under its name) ------------------------------------
-def fit_step(run: SimpleNamespace) -> dict:
-    published = run.estimator.batch_size
-    while True:  # halve the batch on a CUDA out-of-memory error
-        run.data_fit = subset(run.data, fit_size(run.name, run.estimator.batch_size, run.n_batches))
-        args, kwargs = fit_arguments(run.name, run.data_fit)
-        run.timer = StepTimer(run.device)
-        run.estimator.set_params(callbacks=[("gpu_check_timer", run.timer)])
+def halving_on_oom(attempt: Callable[[int], Any], batch_size: int) -> Any:
+    """``attempt(batch_size)``, the batch halved after each CUDA out-of-memory error (down to 1)."""
+    while True:
         try:
-            _, seconds = timed(lambda a=args, k=kwargs: run.estimator.fit(*a, **k), run.device)
-            break
+            return attempt(batch_size)
         except torch.cuda.OutOfMemoryError:
-            if run.estimator.batch_size < 2:
+            if batch_size < 2:
                 raise
         gc.collect()
         torch.cuda.empty_cache()
-        run.estimator.set_params(batch_size=run.estimator.batch_size // 2)
+        batch_size //= 2
+
+
+def fit_step(run: SimpleNamespace) -> dict:
+    published = run.estimator.batch_size
+
+    def attempt(batch_size: int) -> float:
+        run.estimator.set_params(batch_size=batch_size)
+        run.data_fit = subset(run.data, fit_size(run.name, batch_size, run.n_batches))
+        args, kwargs = fit_arguments(run.name, run.data_fit)
+        run.timer = StepTimer(run.device)
+        run.estimator.set_params(callbacks=[("gpu_check_timer", run.timer)])
+        return timed(lambda: run.estimator.fit(*args, **kwargs), run.device)[1]
+
+    seconds = halving_on_oom(attempt, published)
     run.estimator.set_params(callbacks=None)
     timer = run.timer
     run.ecgs_per_item = len(run.data_fit.X) / len(timer.dataset)
@@ -308,23 +317,18 @@ def transform_step(run: SimpleNamespace) -> dict:
     a user would; halved on a CUDA out-of-memory error) over up to 4 such batches."""
     flops, rate = getattr(run, "transform_flops", float("nan")), transform_rate(run, run.data_fit.X)
     result = {"n_ecgs": len(run.data_fit.X), "ecgs_per_s": rate, "tflops_per_s": flops * rate / 1e12}
-    trained_batch, batch = run.estimator.batch_size, run.transform_batch_size
+    trained_batch = run.estimator.batch_size
+
+    def attempt(batch_size: int) -> tuple[int, int, float]:
+        run.estimator.set_params(batch_size=batch_size)
+        X = run.data.X[: 4 * batch_size]
+        return batch_size, len(X), transform_rate(run, X)
+
     try:
-        while True:
-            X = run.data.X[: 4 * batch]
-            run.estimator.set_params(batch_size=batch)
-            try:
-                big = transform_rate(run, X)
-                break
-            except torch.cuda.OutOfMemoryError:
-                if batch < 2:
-                    raise
-            gc.collect()
-            torch.cuda.empty_cache()
-            batch //= 2
+        batch, n_ecgs, big = halving_on_oom(attempt, run.transform_batch_size)
     finally:
         run.estimator.set_params(batch_size=trained_batch)
-    return {**result, "large_batch_size": batch, "large_batch_n_ecgs": len(X), "large_batch_ecgs_per_s": big,
+    return {**result, "large_batch_size": batch, "large_batch_n_ecgs": n_ecgs, "large_batch_ecgs_per_s": big,
             "large_batch_tflops_per_s": flops * big / 1e12}
 
 

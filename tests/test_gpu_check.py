@@ -104,3 +104,18 @@ def test_the_committed_gpu_run_is_complete_and_rebuilds():
         assert result["precision"]["cosine_min"] > 0.999, name
         assert result["checkpoint"]["max_abs_weight_diff"] == 0.0, name
         assert result["workers"]["auto_workers"] == 4, name  # "auto" on CUDA
+
+
+def test_out_of_memory_halves_the_batch_until_it_fits(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)  # no CUDA here
+    tried = []
+
+    def attempt(batch_size):
+        tried.append(batch_size)
+        if batch_size > 16:
+            raise torch.cuda.OutOfMemoryError("too big")
+        return batch_size * 10
+
+    assert gpu_check.halving_on_oom(attempt, 100) == 120 and tried == [100, 50, 25, 12]
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        gpu_check.halving_on_oom(lambda batch_size: attempt(64), 4)
