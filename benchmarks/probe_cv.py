@@ -10,6 +10,9 @@ stratified label subsets of folds 1-8):
   wide, pretrained on the 1,999 shared PTB-XL records at 100 Hz (``real`` in
   ``benchmarks/pool_size.py``: labels never used) for ``SCALE`` times the preset's 100 epochs (the
   LR schedule stretches with it);
+- **two pretrained methods side by side** (``--unions RUN+RUN,...``): the embeddings of cached runs
+  concatenated, as a ``FeatureUnion`` of the fitted embedders would give them (never MiniRocket's
+  features), a candidate on fold 8 like any run;
 - **the probe's regularisation**: the protocol's fixed probe (StandardScaler + LogisticRegression,
   C=1) against the same probe with C chosen by cross-validation on the training labels of each
   subset alone (:class:`benchmarks.protocol.PooledCVLogisticRegression`), for the pretrained
@@ -27,7 +30,7 @@ repository), with the fitted embedders (``save``), so the probes can be rerun in
 Usage::
 
     python -m benchmarks.probe_cv [--runs 16x3,16x6,32x3,32x6,16x12,byol:16x6] [--threads 1]
-                                  [--cache /work/pools]
+                                  [--unions 16x12+byol:16x6] [--cache /work/pools]
                                   [--data PTBXL_ROOT] [--stage pretrain|probe|all] [--finetune]
 
 Writes ``OUT/probe_cv-cpu.json``, ``.md`` and ``.png`` (the chosen run against MiniRocket).
@@ -140,6 +143,22 @@ def pretrain(data, X_real: np.ndarray, run: Run, cache: Path) -> dict:
              info=json.dumps(info))
     print(f"{name}: {info}", flush=True)
     return info
+
+
+def union_features(parts: list[Run], cache: Path) -> tuple[str, str] | None:
+    """The cached embeddings of ``parts`` side by side (cached too): (name, label), or None while a
+    part is not pretrained."""
+    paths = [features_path(cache, part.name) for part in parts]
+    if not all(path.exists() for path in paths):
+        return None
+    name, label = "union-" + "-".join(part.name for part in parts), " + ".join(part.label for part in parts)
+    path = features_path(cache, name)
+    if not path.exists():
+        features = [np.load(part_path) for part_path in paths]
+        np.savez(path, pool=np.hstack([f["pool"] for f in features]),
+                 test=np.hstack([f["test"] for f in features]),
+                 info=json.dumps({"name": name, "label": label}))
+    return name, label
 
 
 def minirocket_features(data, cache: Path) -> dict:
@@ -293,6 +312,8 @@ def main(argv: list[str] | None = None) -> dict:
                         help="runs as [METHOD:]WIDTHxSCALE (METHOD simclr, the default, or byol): "
                              "backbone width (16: the cpu preset; 32) and pretraining length in "
                              "multiples of the preset's 100 epochs")
+    parser.add_argument("--unions", default="16x12+byol:16x6",
+                        help="runs whose embeddings are also probed side by side, as RUN+RUN,...")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--data", type=Path, default=None)
@@ -321,12 +342,16 @@ def main(argv: list[str] | None = None) -> dict:
             names[run.name] = run.label
             if args.stage == "probe":
                 infos.append({"label": run.label, **json.loads(str(np.load(path)["info"]))})
+    for union in filter(None, args.unions.split(",")):
+        named = union_features([Run.parse(part) for part in union.split("+")], args.cache)
+        if named is not None:
+            names[named[0]] = named[1]
     validation = validation_scores(data, pool_folds(root), args.cache, names)
     print(validation, flush=True)
     curves = probe_curves(data, args.cache, names)
     chosen = max((name for name in names if name != "minirocket"),
                  key=lambda name: max(validation[names[name]].values()), default=None)
-    if args.finetune and chosen is not None:
+    if args.finetune and chosen in by_name:  # a union of runs is not one model to fine-tune
         curves = pd.concat([curves, finetune_curve(data, args.cache, by_name[chosen])],
                            ignore_index=True)
     machine = machine_info()

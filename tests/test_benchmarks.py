@@ -180,3 +180,19 @@ def test_probe_cv_runs_name_their_method_width_and_length():
     assert (Run.parse("byol:16x6").name, Run.parse("byol:16x6").label) == ("byol-real-x6", "BYOL x6")
     with pytest.raises(ValueError, match="unknown method 'cpc'"):
         Run.parse("cpc:16x6")
+
+
+def test_probe_cv_union_puts_cached_embeddings_side_by_side(tmp_path):
+    simclr_run, byol_run = probe_cv.Run.parse("16x12"), probe_cv.Run.parse("byol:16x6")
+    assert probe_cv.union_features([simclr_run, byol_run], tmp_path) is None  # nothing pretrained yet
+    rng = np.random.default_rng(0)
+    parts = {run: {"pool": rng.normal(size=(5, 3)), "test": rng.normal(size=(2, 3))}
+             for run in (simclr_run, byol_run)}
+    for run, features in parts.items():
+        np.savez(probe_cv.features_path(tmp_path, run.name), **features, info="{}")
+    name, label = probe_cv.union_features([simclr_run, byol_run], tmp_path)
+    assert (name, label) == ("union-simclr-real-x12-byol-real-x6", "SimCLR x12 + BYOL x6")
+    union = np.load(probe_cv.features_path(tmp_path, name))
+    for split in ("pool", "test"):
+        expected = np.hstack([parts[simclr_run][split], parts[byol_run][split]])
+        np.testing.assert_array_equal(union[split], expected)
