@@ -65,6 +65,22 @@ N_SAMPLES = 4096
 FILTERS = (64, 128, 196, 256, 320)
 UNIT_SAMPLES = (1024, 256, 64, 16)
 
+#: The end of every reference script: answers "time KIND [SAVE_AS]" lines on stdin with one JSON
+#: line of wall-clock and CPU seconds, after running ``runs[KIND]`` (saving its output as SAVE_AS).
+COMMAND_LOOP = textwrap.dedent('''
+    for line in sys.stdin:
+        command = line.split()
+        if not command or command[0] == "quit":
+            break
+        usage, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        out = runs[command[1]]()
+        seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+        cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
+        if len(command) > 2:
+            np.save(os.path.join(workdir, command[2]), np.asarray(out, dtype=np.float32))
+        print(json.dumps({"seconds": seconds, "cpu_seconds": cpu}), flush=True)
+''')
+
 #: Runs in the reference Python: ml4h's PCLR encoder (its ResidualUnit as published, with
 #: ``dropout=0``, ``preactivation=True``, ``postactivation_bn=False`` as ``get_model`` uses it),
 #: then a loop answering "time" commands on stdin with JSON lines on stdout.
@@ -134,18 +150,7 @@ REFERENCE_SCRIPT = textwrap.dedent('''
     print(json.dumps({"ready": True, "tensorflow": tf.__version__,
                       "keras": getattr(tf.keras, "__version__", "?"),
                       "n_parameters": int(model.count_params())}), flush=True)
-    for line in sys.stdin:
-        command = line.split()
-        if not command or command[0] == "quit":
-            break
-        usage, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        out = runs[command[1]]()
-        seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
-        cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
-        if len(command) > 2:
-            np.save(os.path.join(workdir, command[2]), np.asarray(out, dtype=np.float32))
-        print(json.dumps({"seconds": seconds, "cpu_seconds": cpu}), flush=True)
-''') % {"filters": FILTERS, "unit_samples": UNIT_SAMPLES}
+''') % {"filters": FILTERS, "unit_samples": UNIT_SAMPLES} + COMMAND_LOOP
 
 
 class Reference:
@@ -205,6 +210,13 @@ def pick_reference_python(given: str | None) -> str:
             return candidate
     raise SystemExit("No Python with TensorFlow found: pass --reference-python (a throwaway venv with "
                      "`pip install tensorflow-cpu`, never this package's environment).")
+
+
+def machine_record(threads: int, load_before: float, shared: str, **extra: object) -> dict:
+    """The "machine" entry of an inference report: CPU, cores, threads, torch, Python, load."""
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "threads": threads, "torch": torch.__version__,
+            "python": platform.python_version(), "load_before": load_before,
+            "load_after": os.getloadavg()[0], **extra, "shared": shared}
 
 
 def timed(fn) -> tuple[float, float]:
@@ -356,10 +368,8 @@ def main(argv: list[str] | None = None) -> dict:
              for name, s in seconds.items()}
     reference_rate = max(rates["reference (predict)"]["median"], rates["reference (tf.function)"]["median"])
     report = {
-        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "threads": args.threads,
-                    "torch": torch.__version__, "python": platform.python_version(),
-                    "load_before": load_before, "load_after": os.getloadavg()[0],
-                    "shared": "other jobs ran on the same cores during the run"},
+        "machine": machine_record(args.threads, load_before,
+                                  "other jobs ran on the same cores during the run"),
         "reference": {**reference.info, "python": python},
         "n_ecgs": args.n_ecgs, "batch_size": args.batch_size, "repeats": args.repeats,
         "seconds": seconds, "cpu_seconds": cpu_seconds, "rates": rates, "reference_rate": reference_rate,

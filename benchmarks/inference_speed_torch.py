@@ -56,7 +56,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import platform
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -68,7 +67,7 @@ from torch import nn
 from sklearn_ecg import CPCTransformer, SimCLRTransformer
 from sklearn_ecg.datasets import make_synthetic_ecg
 
-from .inference_speed import cpu_name, timed
+from .inference_speed import machine_record, timed
 from .protocol import RESULTS_DIR, write_results
 
 REFERENCE_COMMIT = "956c6c17c9496b2ba459638c613c6efc148b95df"
@@ -345,10 +344,8 @@ def main(argv: list[str] | None = None) -> dict:
         methods[method] = measure(method, synthetic_inputs(n, args.seed), args.reference_dir.resolve(),
                                   args.repeats, args.seed)
     report = {
-        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "threads": args.threads,
-                    "torch": torch.__version__, "python": platform.python_version(),
-                    "load_before": load_before, "load_after": os.getloadavg()[0],
-                    "shared": "another job ran on the machine's other core during the run"},
+        "machine": machine_record(args.threads, load_before,
+                                  "another job ran on the machine's other core during the run"),
         "reference": {"repository": "tmehari/ecg-selfsupervised", "commit": REFERENCE_COMMIT},
         "repeats": args.repeats, "methods": methods,
     }

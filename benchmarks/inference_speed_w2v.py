@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import textwrap
@@ -82,7 +81,7 @@ import torch
 from sklearn_ecg.datasets import make_synthetic_ecg
 from sklearn_ecg.pretrained import load_fairseq_signals
 
-from .inference_speed import Reference, cpu_name, rate_table, timed
+from .inference_speed import COMMAND_LOOP, Reference, machine_record, rate_table, timed
 from .protocol import RESULTS_DIR, write_results
 
 FAIRSEQ_SIGNALS_COMMIT = "6b9e1375bbe6bc2e55ff4d9b95eabe8eee3adec7"
@@ -153,18 +152,7 @@ REFERENCE_SCRIPT = textwrap.dedent('''
     print(json.dumps({"ready": True, "torch": torch.__version__, "python": sys.version.split()[0],
                       "fairseq_signals": getattr(fairseq_signals, "__version__", "?"),
                       "n_parameters": sum(p.numel() for p in model.parameters())}), flush=True)
-    for line in sys.stdin:
-        command = line.split()
-        if not command or command[0] == "quit":
-            break
-        usage, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        out = runs[command[1]]()
-        seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
-        cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
-        if len(command) > 2:
-            np.save(os.path.join(workdir, command[2]), np.asarray(out, dtype=np.float32))
-        print(json.dumps({"seconds": seconds, "cpu_seconds": cpu}), flush=True)
-''') % {"small": SMALL, "fs": FS, "segment": FS * SEGMENT_SECONDS}
+''') % {"small": SMALL, "fs": FS, "segment": FS * SEGMENT_SECONDS} + COMMAND_LOOP
 
 
 def start_reference(python: str, source: Path, workdir: Path, threads: int, batch_size: int,
@@ -249,12 +237,10 @@ def summarise(args: argparse.Namespace, reference_info: dict, seconds: dict[str,
     references = [name for name in rates if name.startswith("reference")]
     reference_rate = max(rates[name]["median"] for name in references)
     return {
-        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "threads": args.threads,
-                    "torch": torch.__version__, "python": platform.python_version(),
-                    "load_before": load_before, "load_after": os.getloadavg()[0],
-                    "malloc_env": {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")},
-                    "same_python": Path(sys.executable).resolve() == Path(args.reference_python).resolve(),
-                    "shared": "other jobs ran on the same cores during the run"},
+        "machine": machine_record(
+            args.threads, load_before, "other jobs ran on the same cores during the run",
+            malloc_env={k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")},
+            same_python=Path(sys.executable).resolve() == Path(args.reference_python).resolve()),
         "reference": {**reference_info, "python_executable": args.reference_python,
                       "fairseq_signals_commit": FAIRSEQ_SIGNALS_COMMIT, "config": SMALL},
         "n_ecgs": n, "batch_size": args.batch_size, "repeats": args.repeats,
