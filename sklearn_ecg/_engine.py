@@ -105,7 +105,7 @@ def resolve_num_workers(num_workers: int | str, device: str, dataset: Any) -> in
 
     On CUDA, in-memory arrays get workers too: the loss is read back after every step, so a
     batch read in the main process does not overlap the GPU's work. On an H200 workers raised
-    fit throughput with loading by 13-34% (benchmarks/results/gpu-check.md)."""
+    fit throughput with loading by 12-28% (benchmarks/results/gpu-check.md)."""
     if num_workers != "auto":
         return int(num_workers)
     if device == "cpu" or not (device.startswith("cuda") or getattr(dataset, "lazy", False)):
