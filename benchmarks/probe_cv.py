@@ -15,7 +15,7 @@ stratified label subsets of folds 1-8):
   features), a candidate on fold 8 like any run;
 - **the probe's regularisation**: the protocol's fixed probe (StandardScaler + LogisticRegression,
   C=1) against the same probe with C chosen by cross-validation on the training labels of each
-  subset alone (:class:`benchmarks.protocol.PooledCVLogisticRegression`), for the pretrained
+  subset alone (:func:`sklearn_ecg.evaluation.cv_probe`), for the pretrained
   embeddings and for MiniRocket's features alike (MiniRocket fitted on the labelled pool, as in
   run_quality);
 - **fine-tuning** (``--finetune``): the chosen run fine-tuned end to end on each subset as in
@@ -51,7 +51,7 @@ from sklearn.base import clone
 from sklearn.multiclass import OneVsRestClassifier
 
 from sklearn_ecg.datasets import load_ptbxl
-from sklearn_ecg.evaluation import label_efficiency_curve, macro_roc_auc
+from sklearn_ecg.evaluation import cv_probe, label_efficiency_curve, macro_roc_auc
 
 from .finetune import make_finetuner
 from .methods import byol, simclr
@@ -63,7 +63,6 @@ from .protocol import (
     SEED,
     Stopwatch,
     curve_summary,
-    cv_probe,
     default_data_root,
     load_protocol_data,
     machine_info,
@@ -94,31 +93,36 @@ METHODS = {"simclr": simclr, "byol": byol}
 
 @dataclass(frozen=True)
 class Run:
-    """A method's ``cpu`` preset with its backbone ``width`` wide, pretrained ``scale`` x its epochs."""
+    """A method's ``cpu`` preset with its backbone ``width`` wide, pretrained ``scale`` x its epochs
+    from ``random_state=seed`` (the preset's is 0)."""
 
     method: str
     width: int
     scale: float
+    seed: int = 0
 
     @classmethod
     def parse(cls, text: str) -> Run:
-        """``[METHOD:]WIDTHxSCALE``, e.g. ``16x6`` (SimCLR) or ``byol:16x6``."""
+        """``[METHOD:]WIDTHxSCALE[sSEED]``, e.g. ``16x6`` (SimCLR), ``byol:16x6`` or ``16x6s1``."""
         method, _, size = text.strip().rpartition(":")
         width, scale = size.split("x")
+        scale, _, seed = scale.partition("s")
         if (method or "simclr") not in METHODS:
             raise ValueError(f"unknown method {method!r} in run {text!r}; expected one of {list(METHODS)}")
-        return cls(method or "simclr", int(width), float(scale))
+        return cls(method or "simclr", int(width), float(scale), int(seed or 0))
 
     @property
     def name(self) -> str:
         """The cache name (SimCLR's as before methods were named: ``simclr-real-x6``)."""
         wide = "" if self.width == 16 else f"-w{self.width}"
-        return f"{self.method}-real{wide}-x{self.scale:g}"
+        seed = f"-s{self.seed}" if self.seed else ""
+        return f"{self.method}-real{wide}-x{self.scale:g}{seed}"
 
     @property
     def label(self) -> str:
         wide = "" if self.width == 16 else f" {self.width} wide"
-        return f"{METHODS[self.method].NAME}{wide} x{self.scale:g}"
+        seed = f" seed {self.seed}" if self.seed else ""
+        return f"{METHODS[self.method].NAME}{wide} x{self.scale:g}{seed}"
 
 
 def pretrain(data, X_real: np.ndarray, run: Run, cache: Path) -> dict:
@@ -128,7 +132,8 @@ def pretrain(data, X_real: np.ndarray, run: Run, cache: Path) -> dict:
     if path.exists():
         print(f"{name}: cached in {path}", flush=True)
         return json.loads(str(np.load(path)["info"]))
-    embedder = METHODS[run.method].make_embedder("cpu").set_params(**WIDE_BACKBONES.get(run.width, {}))
+    embedder = METHODS[run.method].make_embedder("cpu").set_params(**WIDE_BACKBONES.get(run.width, {}),
+                                                                  random_state=run.seed)
     epochs = round(run.scale * embedder.max_epochs)
     embedder.set_params(max_epochs=epochs)
     print(f"{name}: pretraining on {len(X_real)} ECGs for {epochs} epochs", flush=True)

@@ -23,10 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.signal import resample_poly
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -51,63 +48,6 @@ N_BOOTSTRAP = 1000
 # features of MiniRocket and the raw signal, which have far more features than labelled ECGs.
 PROBE = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, solver="liblinear", dual=True,
                                                            max_iter=1000))
-
-
-class PooledCVLogisticRegression(ClassifierMixin, BaseEstimator):
-    """Binary logistic regression whose C is chosen by cross-validation on its own training labels.
-
-    Each C of ``Cs`` is scored by the ROC AUC of the out-of-fold scores pooled over ``cv``
-    stratified folds, and the best (the smallest C among ties) is refitted on all the labels.
-    Pooled rather than averaged over folds: with 25 labelled ECGs most folds hold no positive of a
-    rare class, so a per-fold AUC is undefined. With fewer than 2 positives (or negatives) there is
-    nothing to cross-validate and ``fallback_C`` is used. Wrapped in ``OneVsRestClassifier`` by the
-    protocol, so each class gets its own C.
-    """
-
-    def __init__(self, Cs: tuple[float, ...] = tuple(np.logspace(-4, 1, 11)), cv: int = 5,
-                 fallback_C: float = 1.0, random_state: int | None = None):
-        self.Cs = Cs
-        self.cv = cv
-        self.fallback_C = fallback_C
-        self.random_state = random_state
-
-    def _model(self, C: float) -> LogisticRegression:
-        # liblinear's dual solver: fast with far more features than labels (see PROBE).
-        return LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=1000)
-
-    def fit(self, X: Any, y: Any) -> PooledCVLogisticRegression:
-        X, y = np.asarray(X), np.asarray(y)
-        self.classes_, counts = np.unique(y, return_counts=True)
-        if len(self.classes_) != 2:
-            raise ValueError(f"PooledCVLogisticRegression is binary; y has {len(self.classes_)} classes.")
-        n_splits = min(self.cv, int(counts.min()))
-        self.cv_scores_ = {}
-        if n_splits >= 2:
-            folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state).split(X, y))
-            for C in sorted(self.Cs):
-                scores = np.empty(len(y))
-                for train, valid in folds:
-                    scores[valid] = self._model(C).fit(X[train], y[train]).decision_function(X[valid])
-                self.cv_scores_[float(C)] = roc_auc_score(y, scores)
-            self.C_ = max(self.cv_scores_, key=lambda C: (self.cv_scores_[C], -C))
-        else:
-            self.C_ = float(self.fallback_C)
-        self.model_ = self._model(self.C_).fit(X, y)
-        return self
-
-    def decision_function(self, X: Any) -> np.ndarray:
-        return self.model_.decision_function(X)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        return self.model_.predict_proba(X)
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.model_.predict(X)
-
-
-def cv_probe(**params: Any) -> Any:
-    """The protocol's probe with C chosen by cross-validation on the training labels alone."""
-    return make_pipeline(StandardScaler(), PooledCVLogisticRegression(**params))
 
 
 @dataclass(frozen=True)

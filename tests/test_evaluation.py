@@ -12,8 +12,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import Bunch
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ecg.evaluation import (
+    PooledCVLogisticRegression,
+    cv_probe,
     label_efficiency_curve,
     linear_evaluation,
     macro_roc_auc,
@@ -351,3 +354,63 @@ def test_scores_of_tiny_budgets_do_not_leak_scikit_learn_warnings():
                                        y_test=y[150:][keep[150:]], n_labels=[6], n_repeats=2,
                                        precomputed=True, scoring="balanced_accuracy")
     assert curve["score"].notna().all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cv_probe_chooses_c_on_its_training_labels(seed):
+    from sklearn.model_selection import StratifiedKFold
+
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(30), np.ones(10)].astype(int)
+    X = rng.normal(size=(40, 50))
+    X[:, :5] += 1.5 * y[:, None]
+    probe = PooledCVLogisticRegression(Cs=(1e-3, 1e-1, 10.0), random_state=seed).fit(X, y)
+    # Each C's score: the AUC of the out-of-fold scores of the 5 stratified folds, pooled.
+    oof = np.empty(40)
+    for train, valid in StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y):
+        model = LogisticRegression(C=0.1, solver="liblinear", dual=True, max_iter=1000, random_state=seed)
+        oof[valid] = model.fit(X[train], y[train]).decision_function(X[valid])
+    assert probe.cv_scores_[0.1] == pytest.approx(roc_auc_score(y, oof))
+    best = max(probe.cv_scores_.values())
+    assert probe.C_ == min(c for c, score in probe.cv_scores_.items() if score == best)
+    assert probe.model_.C == probe.C_ and probe.cv_scores_[probe.C_] > 0.8
+    # One positive: nothing to cross-validate, the fallback C.
+    one = PooledCVLogisticRegression(fallback_C=0.5).fit(X, (np.arange(40) == 3).astype(int))
+    assert one.C_ == 0.5 and one.cv_scores_ == {}
+    scores = cv_probe(random_state=seed).fit(X, y).predict_proba(X)[:, 1]
+    assert scores[y == 1].mean() > scores[y == 0].mean()
+    # The same seed, the same probe.
+    again = PooledCVLogisticRegression(Cs=(1e-3, 1e-1, 10.0), random_state=seed).fit(X, y)
+    assert again.cv_scores_ == probe.cv_scores_
+
+
+def test_cv_probe_errors_name_the_problem():
+    X, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+    with pytest.raises(ValueError, match="Only binary.*multiclass.*OneVsRestClassifier"):
+        PooledCVLogisticRegression().fit(X, np.arange(40) % 3)
+    with pytest.raises(ValueError, match="one class"):
+        PooledCVLogisticRegression().fit(X, np.zeros(40))
+    with pytest.raises(ValueError, match="Cs must be positive"):
+        PooledCVLogisticRegression(Cs=(1.0, -1.0)).fit(X, y)
+    with pytest.raises(ValueError, match="cv"):
+        PooledCVLogisticRegression(cv=1).fit(X, y)
+    with pytest.raises(ValueError, match="NaN"):
+        PooledCVLogisticRegression().fit(np.where(X > 2, np.nan, X), y)
+    fitted = PooledCVLogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="3 features"):
+        fitted.predict(X[:, :2])
+
+
+def test_cv_probe_in_a_multilabel_label_efficiency_curve():
+    rng = np.random.default_rng(0)
+    Y = (rng.random((60, 3)) < 0.4).astype(int)
+    X = rng.normal(size=(60, 8)) + Y @ rng.normal(size=(3, 8))
+    curve = label_efficiency_curve(None, X[:40], Y[:40], X_test=X[40:], y_test=Y[40:], precomputed=True,
+                                   n_labels=(20, "all"), n_repeats=2, random_state=0,
+                                   probe=cv_probe(random_state=0))
+    assert curve["score"].notna().all() and curve["score"].mean() > 0.6
+
+
+@parametrize_with_checks([PooledCVLogisticRegression(cv=2)])
+def test_cv_probe_passes_scikit_learns_checks(estimator, check):
+    check(estimator)
