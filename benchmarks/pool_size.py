@@ -11,7 +11,9 @@ One method, SimCLR with its ``cpu`` preset (the best frozen method of run_qualit
 
 then probed as in run_quality (``benchmarks/protocol.py``: macro ROC AUC over the 5 superclasses on
 folds 9-10, StandardScaler + LogisticRegression on frozen embeddings, budgets 25/50/100/200/all
-with the same 5 stratified label subsets of folds 1-8).
+with the same 5 stratified label subsets of folds 1-8), each with two probes: the protocol's C=1
+and C chosen by cross-validation on the subset's labels (``sklearn_ecg.evaluation.cv_probe``, the
+probe that narrowed the gap to MiniRocket in ``benchmarks/probe_cv.py``).
 
 Training length (``--policy``):
 
@@ -50,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from sklearn_ecg.datasets import load_ptbxl, make_deepfake_ecg
-from sklearn_ecg.evaluation import label_efficiency_curve
+from sklearn_ecg.evaluation import cv_probe, label_efficiency_curve
 
 from .methods import simclr
 from .protocol import (
@@ -84,6 +86,11 @@ POLICY_NOTES = {
 REFERENCES = {"SimCLR.json": {"SimCLR": "SimCLR, 1,499 unlabelled (run_quality)",
                               "SimCLR supervised": "from scratch (run_quality)"},
               "baselines.json": {"MiniRocket+LR": "MiniRocket+LR (run_quality)"}}
+
+
+#: The probes of each pool's embeddings: the entry's key -> (method-name suffix, probe). The protocol's
+#: C=1, and C chosen by cross-validation on each subset's labels (probe_cv's, the stronger probe).
+PROBES = {"curve": ("", PROBE), "curve_cv": (", CV probe", cv_probe(random_state=SEED))}
 
 
 def pool_name(n_generated: int, scale: float = 1.0) -> str:
@@ -137,10 +144,11 @@ def run_pool(data: ProtocolData, X_real: np.ndarray, generated: np.ndarray | Non
     clock = Stopwatch()
     embedder.fit(X_pretrain)
     pretrain_time, pretrain_cpu = clock.wall, clock.cpu
-    curve = label_efficiency_curve(embedder, data.X_pool, data.y_pool, X_test=data.X_test,
-                                   y_test=data.y_test, prefit=True, n_labels=budgets, n_repeats=repeats,
-                                   random_state=SEED, method=name, probe=PROBE, verbose=1)
-    attrs = curve.attrs
+    curves = {key: label_efficiency_curve(
+        embedder, data.X_pool, data.y_pool, X_test=data.X_test, y_test=data.y_test, prefit=True,
+        n_labels=budgets, n_repeats=repeats, random_state=SEED, method=name + suffix, probe=probe, verbose=1)
+        for key, (suffix, probe) in PROBES.items()}
+    attrs = curves["curve"].attrs
     losses = [float(v) for v in getattr(embedder, "loss_curve_", [])]
     return {
         "pool": name, "budget_scale": scale, "n_real": len(X_real),
@@ -154,7 +162,7 @@ def run_pool(data: ProtocolData, X_real: np.ndarray, generated: np.ndarray | Non
         "total_time_s": clock.wall, "total_cpu_time_s": clock.cpu,
         "first_last_loss": [losses[0], losses[-1]] if losses else None,
         "params": {k: repr(v) for k, v in embedder.get_params().items()},
-        "curve": curve_summary(curve),
+        **{key: curve_summary(curve) for key, curve in curves.items()},
     }
 
 
@@ -174,36 +182,41 @@ def reference_curves(out: Path, preset: str) -> list[pd.DataFrame]:
 
 
 def paired_differences(pools: dict[str, dict]) -> list[str]:
-    """Markdown lines: each pool's score minus the real pool's (same step budget) on the same label
-    subset, mean +/- std over the subsets: the spread of the table above is mostly the subsets'."""
+    """Markdown lines: each pool's score minus the real pool's (same step budget, same probe) on the
+    same label subset, mean +/- std over the subsets: the spread of the table above is mostly the
+    subsets'."""
     lines = []
-    for name, entry in pools.items():
-        base = pool_name(0, entry.get("budget_scale", 1.0))
-        if entry["n_generated"] == 0 or base not in pools:
-            continue
-        mine, theirs = (pd.DataFrame(pools[key]["curve"]["rows"]).astype({"budget": str})
-                        .set_index(["budget", "repeat"])["score"] for key in (name, base))
-        stats = (mine - theirs).groupby(level="budget", sort=False).agg(["mean", "std", "count"])
-        if not lines:
-            lines = ["", "Difference to the real pool trained with the same step budget, on the same label "
-                     "subsets (mean +/- std over the subsets; positive: the larger pool is better):", "",
-                     "| pools | " + " | ".join(stats.index) + " |", "|---" * (len(stats) + 1) + "|"]
-        cells = [f"{row['mean']:+.3f}" + (f" +/- {row['std']:.3f}" if row["count"] > 1 else "")
-                 for _, row in stats.iterrows()]
-        lines.append(f"| {name} - {base} | " + " | ".join(cells) + " |")
+    for key, (suffix, _) in PROBES.items():
+        for name, entry in pools.items():
+            base = pool_name(0, entry.get("budget_scale", 1.0))
+            if entry["n_generated"] == 0 or base not in pools or key not in entry or key not in pools[base]:
+                continue
+            mine, theirs = (pd.DataFrame(pools[pool][key]["rows"]).astype({"budget": str})
+                            .set_index(["budget", "repeat"])["score"] for pool in (name, base))
+            stats = (mine - theirs).groupby(level="budget", sort=False).agg(["mean", "std", "count"])
+            if not lines:
+                lines = ["", "Difference to the real pool trained with the same step budget and probed "
+                         "alike, on the same label subsets (mean +/- std over the subsets; positive: the "
+                         "larger pool is better):", "", "| pools | " + " | ".join(stats.index) + " |",
+                         "|---" * (len(stats) + 1) + "|"]
+            cells = [f"{row['mean']:+.3f}" + (f" +/- {row['std']:.3f}" if row["count"] > 1 else "")
+                     for _, row in stats.iterrows()]
+            lines.append(f"| {name} - {base}{suffix} | " + " | ".join(cells) + " |")
     return lines
 
 
 def markdown(result: dict, references: list[pd.DataFrame]) -> str:
     pools = result["pools"]
-    curves = pd.concat([pd.DataFrame(entry["curve"]["rows"]) for entry in pools.values()] + references,
-                       ignore_index=True)
+    curves = pd.concat([pd.DataFrame(entry[key]["rows"]) for key in PROBES for entry in pools.values()
+                        if key in entry] + references, ignore_index=True)
     headers, rows = score_table(curves, ["method"])
     repeats = curves["repeat"].nunique()
     lines = [f"## SimCLR pretrained on pools of growing size (preset {result['preset']!r}, "
              f"policy {result['policy']!r})", "",
              f"Macro ROC AUC on PTB-XL folds 9-10, 5 superclasses, linear probe on frozen embeddings (mean "
              f"+/- std over {repeats} stratified label subsets of folds 1-8); columns: labelled ECGs. "
+             "Probe: StandardScaler + LogisticRegression with C=1, or (rows ', CV probe') with C chosen "
+             "per class by cross-validation on the subset's own labels (sklearn_ecg.evaluation.cv_probe). "
              f"Pools: the {next(iter(pools.values()))['n_real']:,} shared PTB-XL records at 100 Hz (no "
              "labels) plus N ECGs of make_deepfake_ecg at 100 Hz.", "",
              "| pool | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
@@ -244,7 +257,11 @@ def plot(result: dict, references: list[pd.DataFrame], path: Path) -> bool:
     matplotlib.use("Agg")
     from sklearn_ecg.evaluation import plot_label_efficiency
 
-    curves = {name: pd.DataFrame(entry["curve"]["rows"]) for name, entry in result["pools"].items()}
+    # Each pool with its best probe run: the cross-validated one where the pool has it.
+    curves = {}
+    for entry in result["pools"].values():
+        frame = pd.DataFrame(entry.get("curve_cv", entry["curve"])["rows"])
+        curves[frame["method"].iloc[0]] = frame
     for frame in references:
         curves[frame["method"].iloc[0]] = frame
     baselines = [name for name in curves if "MiniRocket" in name or "from scratch" in name]
