@@ -169,3 +169,18 @@ def test_probe_cv_union_puts_cached_embeddings_side_by_side(tmp_path):
     for split in ("pool", "test"):
         expected = np.hstack([parts[simclr_run][split], parts[byol_run][split]])
         np.testing.assert_array_equal(union[split], expected)
+
+
+def test_probe_cv_leave_one_fold_out_scores_every_pool_fold_but_never_minirocket(tmp_path):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    folds = np.repeat(np.arange(1, 9), 12)
+    y = (rng.random((len(folds), 2)) < 0.4).astype(int)
+    signal, noise = np.hstack([y, rng.normal(size=(len(folds), 3))]), rng.normal(size=(len(folds), 5))
+    for name, pool in {"informative": signal, "noise": noise, "minirocket": signal}.items():
+        np.savez(probe_cv.features_path(tmp_path, name), pool=pool, test=pool[:2], info="{}")
+    names = {"informative": "A", "noise": "B", "minirocket": "MiniRocket"}
+    scores = probe_cv.leave_one_fold_out(SimpleNamespace(y_pool=y), folds, tmp_path, names)
+    assert set(scores) == {"A", "B"}  # MiniRocket is no candidate
+    assert scores["A"][0] > 0.95 > 0.7 > scores["B"][0] and scores["A"][1] >= 0
