@@ -5,11 +5,12 @@ Levers of the quality issue, measured on the shared protocol (``benchmarks/proto
 ROC AUC over the 5 superclasses on folds 9-10, budgets 25/50/100/200/all with the same 5
 stratified label subsets of folds 1-8):
 
-- **pretraining length and width** (``--runs [METHOD:]WIDTHxSCALE,...``, METHOD ``simclr`` (the
-  default) or ``byol``): the method's ``cpu`` preset (backbone 16 wide) or the same backbone 32
-  wide, pretrained on the 1,999 shared PTB-XL records at 100 Hz (``real`` in
+- **pretraining length, width, views and seed** (``--runs [METHOD:]WIDTHxSCALE[r][sSEED],...``,
+  METHOD ``simclr`` (the default) or ``byol``): the method's ``cpu`` preset (backbone 16 wide) or
+  the same backbone 32 wide, pretrained on the 1,999 shared PTB-XL records at 100 Hz (``real`` in
   ``benchmarks/pool_size.py``: labels never used) for ``SCALE`` times the preset's 100 epochs (the
-  LR schedule stretches with it);
+  LR schedule stretches with it); ``r``: the two views of an item cut from different windows of the
+  record (``views_from="record"``) instead of one window; ``sSEED``: another ``random_state``;
 - **two pretrained methods side by side** (``--unions RUN+RUN,...``): the embeddings of cached runs
   concatenated, as a ``FeatureUnion`` of the fitted embedders would give them (never MiniRocket's
   features), a candidate on fold 8 like any run;
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -91,38 +93,50 @@ WIDE_BACKBONES = {32: dict(widths=(32, 32, 32, 32), stem_widths=(32, 32, 64))}
 METHODS = {"simclr": simclr, "byol": byol}
 
 
+#: ``[METHOD:]WIDTHxSCALE[r][sSEED]``: see :meth:`Run.parse`.
+RUN_PATTERN = re.compile(r"(?:(?P<method>\w+):)?(?P<width>\d+)x(?P<scale>\d+(?:\.\d+)?)(?P<record>r?)"
+                         r"(?:s(?P<seed>\d+))?")
+
+
 @dataclass(frozen=True)
 class Run:
     """A method's ``cpu`` preset with its backbone ``width`` wide, pretrained ``scale`` x its epochs
-    from ``random_state=seed`` (the preset's is 0)."""
+    from ``random_state=seed`` (the preset's is 0), its two views cut from one window (the paper)
+    or, with ``record_views``, each from its own window of the record (``views_from="record"``)."""
 
     method: str
     width: int
     scale: float
     seed: int = 0
+    record_views: bool = False
 
     @classmethod
     def parse(cls, text: str) -> Run:
-        """``[METHOD:]WIDTHxSCALE[sSEED]``, e.g. ``16x6`` (SimCLR), ``byol:16x6`` or ``16x6s1``."""
-        method, _, size = text.strip().rpartition(":")
-        width, scale = size.split("x")
-        scale, _, seed = scale.partition("s")
-        if (method or "simclr") not in METHODS:
+        """``[METHOD:]WIDTHxSCALE[r][sSEED]``, e.g. ``16x6`` (SimCLR), ``byol:16x6``, ``16x6r``
+        (views from the whole record) or ``16x6s1`` (seed 1)."""
+        match = RUN_PATTERN.fullmatch(text.strip())
+        if match is None:
+            raise ValueError(f"run {text!r} is not [METHOD:]WIDTHxSCALE[r][sSEED], e.g. 16x6 or byol:16x6r")
+        method = match["method"] or "simclr"
+        if method not in METHODS:
             raise ValueError(f"unknown method {method!r} in run {text!r}; expected one of {list(METHODS)}")
-        return cls(method or "simclr", int(width), float(scale), int(seed or 0))
+        return cls(method, int(match["width"]), float(match["scale"]), int(match["seed"] or 0),
+                   bool(match["record"]))
 
     @property
     def name(self) -> str:
         """The cache name (SimCLR's as before methods were named: ``simclr-real-x6``)."""
         wide = "" if self.width == 16 else f"-w{self.width}"
+        views = "-record" if self.record_views else ""
         seed = f"-s{self.seed}" if self.seed else ""
-        return f"{self.method}-real{wide}-x{self.scale:g}{seed}"
+        return f"{self.method}-real{wide}-x{self.scale:g}{views}{seed}"
 
     @property
     def label(self) -> str:
         wide = "" if self.width == 16 else f" {self.width} wide"
+        views = " record views" if self.record_views else ""
         seed = f" seed {self.seed}" if self.seed else ""
-        return f"{METHODS[self.method].NAME}{wide} x{self.scale:g}{seed}"
+        return f"{METHODS[self.method].NAME}{wide} x{self.scale:g}{views}{seed}"
 
 
 def pretrain(data, X_real: np.ndarray, run: Run, cache: Path) -> dict:
@@ -132,8 +146,9 @@ def pretrain(data, X_real: np.ndarray, run: Run, cache: Path) -> dict:
     if path.exists():
         print(f"{name}: cached in {path}", flush=True)
         return json.loads(str(np.load(path)["info"]))
-    embedder = METHODS[run.method].make_embedder("cpu").set_params(**WIDE_BACKBONES.get(run.width, {}),
-                                                                  random_state=run.seed)
+    embedder = METHODS[run.method].make_embedder("cpu").set_params(
+        **WIDE_BACKBONES.get(run.width, {}), random_state=run.seed,
+        views_from="record" if run.record_views else "window")
     epochs = round(run.scale * embedder.max_epochs)
     embedder.set_params(max_epochs=epochs)
     print(f"{name}: pretraining on {len(X_real)} ECGs for {epochs} epochs", flush=True)

@@ -10,12 +10,12 @@ from numbers import Integral, Real
 from typing import Any
 
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch.utils.data import Dataset
 
 from ._base import BaseECGEmbedder
 from ._validation import check_positive_ints, warn_if_no_negatives
-from .augmentations import default_ssl_augmentations
+from .augmentations import Compose, RandomWindow, default_ssl_augmentations
 from .callbacks import WarmupCosineLR
 from .nn.data import RandomCropDataset
 from .nn.windows import embed_in_windows
@@ -30,6 +30,7 @@ class TwoViewEmbedder(BaseECGEmbedder):
         "augmentations": [callable, None],
         "window": [Interval(Integral, 8, None, closed="left"), None],
         "window_stride": [Interval(Integral, 1, None, closed="left")],
+        "views_from": [StrOptions({"window", "record"})],
         "layers": ["array-like"],
         "widths": ["array-like"],
         "expansion": [Interval(Integral, 1, None, closed="left")],
@@ -50,6 +51,9 @@ class TwoViewEmbedder(BaseECGEmbedder):
         if len(self.layers) != len(self.widths):
             raise ValueError(f"layers and widths need one entry per stage, got {self.layers} and "
                              f"{self.widths}.")
+        if self.views_from == "record" and self.window is None:
+            raise ValueError("views_from='record' cuts each view's own window from the record; "
+                             "it needs a window (got window=None).")
 
     def _min_samples(self) -> int:
         return int(self.window) if self.window is not None else 2
@@ -60,16 +64,19 @@ class TwoViewEmbedder(BaseECGEmbedder):
 
     def _augment_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
         # A copy, so fitting neither moves nor advances (a generator in) the object passed in.
-        if self.augmentations is None:
-            return default_ssl_augmentations()
-        return copy.deepcopy(self.augmentations)
+        augment = default_ssl_augmentations() if self.augmentations is None else copy.deepcopy(
+            self.augmentations)
+        if self.views_from == "record":
+            # Batches hold whole records; each view gets its own window before the augmentations.
+            return Compose([RandomWindow(int(self.window)), augment])
+        return augment
 
     def _make_train_dataset(self, X: Any, y: Any = None, **fit_params: Any) -> Dataset:
         if fit_params:
             raise TypeError(f"Unexpected fit parameters: {sorted(fit_params)}.")
         if self._contrastive:
             warn_if_no_negatives(min(len(X), self.batch_size), "SimCLR", "window")
-        return RandomCropDataset(X, self.window)
+        return RandomCropDataset(X, self.window if self.views_from == "window" else None)
 
     def _embed_batch(self, x: torch.Tensor) -> torch.Tensor:
         # At most batch_size windows per forward pass: the memory footprint of training.
@@ -99,6 +106,14 @@ SHARED_PARAMETERS_DOC = """
         ``None`` trains on and embeds whole records.
     window_stride : int, default=125
         Step between transform windows; window vectors are averaged per record.
+    views_from : {"window", "record"}, default="window"
+        Where the two views of a training item come from. ``"window"`` (the paper):
+        both are augmentations of one random ``window``-sample crop. ``"record"``:
+        each view is augmented from its own random window of the whole record, so
+        positives are different moments of one ECG (the positive pairs of CLOCS's
+        CMSC, Kiyasseh et al. 2021). Not in Mehari & Strodthoff: on the shared PTB-XL
+        protocol it scored higher on the validation fold than the paper's views
+        (``benchmarks/probe_cv.py``).
     layers, widths : sequences of int, default=(3, 4, 6, 3), (64, 64, 64, 64)
         Blocks and inner width per stage of the xresnet1d backbone. The defaults
         with ``expansion=4`` are the published 1-D xresnet1d50 (0.89 M parameters).

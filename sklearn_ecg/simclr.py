@@ -68,6 +68,7 @@ class SimCLRTransformer(TwoViewEmbedder):
         augmentations: Callable[[torch.Tensor], torch.Tensor] | None = None,
         window: int | None = 250,
         window_stride: int = 125,
+        views_from: str = "window",
         layers: Sequence[int] = (3, 4, 6, 3),
         widths: Sequence[int] = (64, 64, 64, 64),
         expansion: int = 4,
@@ -96,6 +97,7 @@ class SimCLRTransformer(TwoViewEmbedder):
         self.augmentations = augmentations
         self.window = window
         self.window_stride = window_stride
+        self.views_from = views_from
         self.layers = layers
         self.widths = widths
         self.expansion = expansion

@@ -106,6 +106,25 @@ def test_random_resized_crop_is_a_stretched_contiguous_crop():
     assert A.RandomResizedCrop(output_size=100)(x).shape == (6, 12, 100)
 
 
+def test_random_window_cuts_a_contiguous_stretch_anywhere():
+    n = 1000
+    ramp = torch.arange(n, dtype=torch.float32).expand(64, 3, n)
+    torch.manual_seed(0)
+    out = A.RandomWindow(250)(ramp)
+    assert out.shape == (64, 3, 250) and torch.equal(out[:, 0], out[:, 2]), "all leads share the window"
+    assert (out.diff(dim=-1) == 1).all(), "a cut, not a resize"
+    starts = out[:, 0, 0]
+    assert starts.min() >= 0 and starts.max() <= n - 250 and len(torch.unique(starts)) > 40
+    assert starts.min() < 100 and starts.max() > n - 350, "windows start anywhere in the record"
+    assert torch.equal(A.RandomWindow(n)(ramp), ramp)
+    with pytest.raises(ValueError, match="cuts 250 samples, but the ECGs have 200"):
+        A.RandomWindow(250)(ramp[..., :200])
+    with pytest.raises(ValueError, match="length must be a positive int"):
+        A.RandomWindow(0)
+    g = lambda: torch.Generator().manual_seed(3)
+    assert torch.equal(A.RandomWindow(100, generator=g())(ramp), A.RandomWindow(100, generator=g())(ramp))
+
+
 def test_timeout_zeroes_one_stretch_on_all_leads():
     x = torch.ones(32, 12, 250)
     torch.manual_seed(0)

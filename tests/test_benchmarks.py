@@ -151,6 +151,11 @@ def test_probe_cv_runs_name_their_method_width_and_length():
     assert (Run.parse("byol:16x6").name, Run.parse("byol:16x6").label) == ("byol-real-x6", "BYOL x6")
     assert Run.parse("16x6s1") == Run("simclr", 16, 6.0, 1)
     assert (Run.parse("16x6s1").name, Run.parse("16x6s1").label) == ("simclr-real-x6-s1", "SimCLR x6 seed 1")
+    assert Run.parse("byol:32x1.5rs2") == Run("byol", 32, 1.5, 2, True)
+    assert (Run.parse("16x6r").name, Run.parse("16x6r").label) == ("simclr-real-x6-record",
+                                                                   "SimCLR x6 record views")
+    with pytest.raises(ValueError, match="not .METHOD:.WIDTHxSCALE"):
+        Run.parse("16by6")
     with pytest.raises(ValueError, match="unknown method 'cpc'"):
         Run.parse("cpc:16x6")
 

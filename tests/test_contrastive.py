@@ -143,6 +143,24 @@ def test_custom_augmentations_make_two_views_per_window(cls, data):
 
 
 @pytest.mark.parametrize("cls", METHODS)
+def test_views_from_the_record_cut_each_view_its_own_window(cls, data):
+    augmentation = _CountingAugmentation()
+    est = tiny(cls, augmentations=augmentation, views_from="record", max_epochs=1).fit(data.X)
+    # Batches hold whole records; each view is cut to its own window, then augmented.
+    augment = est.net_.module_.augment
+    assert isinstance(augment.transforms[0], A.RandomWindow) and augment.transforms[0].length == 250
+    assert augment.transforms[1].shapes == [(8, 12, 250)] * 6
+    ramp = torch.arange(1000.0).expand(64, 12, 1000)
+    first, second = augment.transforms[0](ramp), augment.transforms[0](ramp)
+    assert (first[:, 0, 0] != second[:, 0, 0]).float().mean() > 0.9, "the two views start apart"
+    assert est.transform(data.X[:3]).shape == (3, 64)
+    with pytest.raises(ValueError, match="views_from='record'.*needs a window"):
+        tiny(cls, views_from="record", window=None, max_epochs=1).fit(data.X[:4])
+    with pytest.raises(ValueError, match="views_from"):
+        tiny(cls, views_from="patient", max_epochs=1).fit(data.X[:4])
+
+
+@pytest.mark.parametrize("cls", METHODS)
 def test_loss_falls(cls, data):
     est = tiny(cls, max_epochs=8, lr=3e-3).fit(data.X)
     assert np.mean(est.loss_curve_[-2:]) < est.loss_curve_[0] - 0.1, est.loss_curve_

@@ -1,4 +1,4 @@
-"""Time transforms: a random crop stretched back to full length, and a zeroed stretch."""
+"""Time transforms: a random window, a random crop stretched back to full length, and a zeroed stretch."""
 
 from __future__ import annotations
 
@@ -7,6 +7,46 @@ from collections.abc import Sequence
 import torch
 
 from ._base import BatchAugmentation, _check_range
+
+
+class RandomWindow(BatchAugmentation):
+    """Cut a random stretch of ``length`` samples from each ECG (all leads), without resizing.
+
+    Before the other augmentations it makes each view of a record start anywhere in it: the
+    ``views_from="record"`` option of SimCLR and BYOL, whose positive pairs then span the record
+    as in CLOCS's contrastive multi-segment coding.
+
+    Parameters
+    ----------
+    length : int
+        Samples kept; ECGs of ``length`` samples pass unchanged, shorter ones raise a ValueError.
+    generator : torch.Generator, optional
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.arange(1000.0).repeat(4, 12, 1)
+    >>> windows = RandomWindow(250)(x)
+    >>> windows.shape, bool((windows.diff(dim=-1) == 1).all())
+    (torch.Size([4, 12, 250]), True)
+    """
+
+    def __init__(self, length: int, generator: torch.Generator | None = None):
+        super().__init__(generator)
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise ValueError(f"length must be a positive int, got {length!r}.")
+        self.length = length
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        batch, leads, n = x.shape
+        if n < self.length:
+            raise ValueError(f"RandomWindow cuts {self.length} samples, but the ECGs have {n}.")
+        start = (self._uniform(x, batch) * (n - self.length + 1)).floor().long().clamp(max=n - self.length)
+        index = start[:, None] + torch.arange(self.length, device=x.device)[None, :]
+        return x.gather(2, index[:, None, :].expand(batch, leads, self.length))
+
+    def extra_repr(self) -> str:
+        return f"length={self.length}"
 
 
 class RandomResizedCrop(BatchAugmentation):
