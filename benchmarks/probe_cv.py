@@ -30,8 +30,8 @@ repository), with the fitted embedders (``save``), so the probes can be rerun in
 
 Usage::
 
-    python -m benchmarks.probe_cv [--runs 16x3,16x6,32x3,32x6,16x12,byol:16x6] [--threads 1]
-                                  [--unions 16x12+byol:16x6] [--cache /work/pools]
+    python -m benchmarks.probe_cv [--runs 16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x12r]
+                                  [--unions 16x12+byol:16x6] [--threads 1] [--cache /work/pools]
                                   [--data PTBXL_ROOT] [--stage pretrain|probe|all] [--finetune]
 
 Writes ``OUT/probe_cv-cpu.json``, ``.md`` and ``.png`` (the chosen run against MiniRocket).
@@ -357,10 +357,11 @@ def plot(result: dict, path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", default="16x3,16x6,32x3,32x6,16x12,byol:16x6",
-                        help="runs as [METHOD:]WIDTHxSCALE (METHOD simclr, the default, or byol): "
-                             "backbone width (16: the cpu preset; 32) and pretraining length in "
-                             "multiples of the preset's 100 epochs")
+    parser.add_argument("--runs", default="16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x12r",
+                        help="runs as [METHOD:]WIDTHxSCALE[r][sSEED] (METHOD simclr, the default, or "
+                             "byol): backbone width (16: the cpu preset; 32), pretraining length in "
+                             "multiples of the preset's 100 epochs, r: views from the whole record, "
+                             "SEED: random_state (default 0)")
     parser.add_argument("--unions", default="16x12+byol:16x6",
                         help="runs whose embeddings are also probed side by side, as RUN+RUN,...")
     parser.add_argument("--threads", type=int, default=1)
