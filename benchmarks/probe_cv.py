@@ -30,7 +30,7 @@ repository), with the fitted embedders (``save``), so the probes can be rerun in
 
 Usage::
 
-    python -m benchmarks.probe_cv [--runs 16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x12r]
+    python -m benchmarks.probe_cv [--runs 16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x6rs1,16x12r]
                                   [--unions 16x12+byol:16x6] [--threads 1] [--cache /work/pools]
                                   [--data PTBXL_ROOT] [--stage pretrain|probe|all] [--finetune]
 
@@ -357,7 +357,7 @@ def plot(result: dict, path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", default="16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x12r",
+    parser.add_argument("--runs", default="16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x6rs1,16x12r",
                         help="runs as [METHOD:]WIDTHxSCALE[r][sSEED] (METHOD simclr, the default, or "
                              "byol): backbone width (16: the cpu preset; 32), pretraining length in "
                              "multiples of the preset's 100 epochs, r: views from the whole record, "
