@@ -301,9 +301,11 @@ def markdown(result: dict) -> str:
              "Macro ROC AUC on PTB-XL folds 9-10, 5 superclasses (mean +/- std over 5 stratified label "
              "subsets of folds 1-8); columns: labelled ECGs. SimCLR and BYOL: the cpu preset (or its "
              "backbone 32 wide) pretrained on the 1,999 shared PTB-XL records at 100 Hz (no labels) for K "
-             "x 100 epochs. Probes: StandardScaler + LogisticRegression with C=1 (the protocol's), or with"
-             " C chosen per class by 5-fold cross-validation on the subset's own labels (pooled out-of-"
-             "fold ROC AUC over C in 1e-4..1e1). Fine-tuned: the run chosen on fold 8 (below), "
+             "x 100 epochs, from seed 0 unless named; 'record views': each view cut from its own window "
+             "of the record (views_from='record'), else both from one window (the paper). Probes: "
+             "StandardScaler + LogisticRegression with C=1 (the protocol's), or with C chosen per class "
+             "by 5-fold cross-validation on the subset's own labels (pooled out-of-fold ROC AUC over C "
+             "in 1e-4..1e1). Fine-tuned: the run chosen on fold 8 (below), "
              "benchmarks/finetune.py's settings.", "",
              "| representation, probe | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
     lines += [f"| {method} | " + " | ".join(cells) + " |" for (method,), cells in rows.items()]
