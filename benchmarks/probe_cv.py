@@ -30,9 +30,11 @@ repository), with the fitted embedders (``save``), so the probes can be rerun in
 
 Usage::
 
-    python -m benchmarks.probe_cv [--runs 16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x6rs1,16x12r]
-                                  [--unions 16x12+byol:16x6] [--threads 1] [--cache /work/pools]
-                                  [--data PTBXL_ROOT] [--stage pretrain|probe|all] [--finetune]
+    python -m benchmarks.probe_cv [--runs RUN,...] [--unions 16x12+byol:16x6] [--threads 1]
+                                  [--cache /work/pools] [--data PTBXL_ROOT]
+                                  [--stage pretrain|probe|all] [--finetune]
+
+(``--runs`` defaults to the eleven runs of ``DEFAULT_RUNS``.)
 
 Writes ``OUT/probe_cv-cpu.json``, ``.md`` and ``.png`` (the chosen run against MiniRocket).
 """
@@ -88,6 +90,9 @@ def features_path(cache: Path, name: str) -> Path:
 #: Wider variants of the cpu preset's backbone: ``width`` -> the xresnet1d widths and stem.
 WIDE_BACKBONES = {32: dict(widths=(32, 32, 32, 32), stem_widths=(32, 32, 64))}
 
+
+#: The candidates compared on fold 8 (see ``Run.parse``).
+DEFAULT_RUNS = "16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x6rs1,16x12r,byol:16x6r"
 
 #: The methods a run may pretrain (benchmarks/methods modules with a ``cpu`` preset).
 METHODS = {"simclr": simclr, "byol": byol}
@@ -359,7 +364,7 @@ def plot(result: dict, path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", default="16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x6rs1,16x12r",
+    parser.add_argument("--runs", default=DEFAULT_RUNS,
                         help="runs as [METHOD:]WIDTHxSCALE[r][sSEED] (METHOD simclr, the default, or "
                              "byol): backbone width (16: the cpu preset; 32), pretraining length in "
                              "multiples of the preset's 100 epochs, r: views from the whole record, "
