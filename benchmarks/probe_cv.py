@@ -207,6 +207,13 @@ def pool_folds(root: Path) -> np.ndarray:
     return folds[pool_and_test(folds)[0]]
 
 
+def held_out_score(probe, features: np.ndarray, y: np.ndarray, train: np.ndarray,
+                   held_out: np.ndarray) -> float:
+    """Macro AUC on the ``held_out`` ECGs of ``probe`` (one per class) trained on the ``train`` ones."""
+    model = OneVsRestClassifier(clone(probe)).fit(features[train], y[train])
+    return macro_roc_auc(y[held_out], model.predict_proba(features[held_out]))
+
+
 def validation_scores(data, folds: np.ndarray, cache: Path, names: dict[str, str]) -> dict:
     """Macro AUC on fold 8 of probes trained on all the labels of folds 1-7, for every
     representation and probe: the only scores the choice between runs looks at."""
@@ -214,11 +221,8 @@ def validation_scores(data, folds: np.ndarray, cache: Path, names: dict[str, str
     scores = {}
     for file_name, label in names.items():
         features = np.load(features_path(cache, file_name))["pool"]
-        scores[label] = {}
-        for probe_name, probe in PROBES.items():
-            model = OneVsRestClassifier(clone(probe)).fit(features[train], data.y_pool[train])
-            scores[label][probe_name] = macro_roc_auc(data.y_pool[valid],
-                                                      model.predict_proba(features[valid]))
+        scores[label] = {probe_name: held_out_score(probe, features, data.y_pool, train, valid)
+                         for probe_name, probe in PROBES.items()}
     return scores
 
 
@@ -232,12 +236,8 @@ def leave_one_fold_out(data, folds: np.ndarray, cache: Path, names: dict[str, st
         if file_name == "minirocket":
             continue
         features = np.load(features_path(cache, file_name))["pool"]
-        per_fold = []
-        for fold in range(1, VALIDATION_FOLD + 1):
-            model = OneVsRestClassifier(clone(PROBES["CV-chosen C"])).fit(
-                features[folds != fold], data.y_pool[folds != fold])
-            per_fold.append(macro_roc_auc(data.y_pool[folds == fold],
-                                          model.predict_proba(features[folds == fold])))
+        per_fold = [held_out_score(PROBES["CV-chosen C"], features, data.y_pool, folds != fold, folds == fold)
+                    for fold in range(1, VALIDATION_FOLD + 1)]
         scores[label] = [float(np.mean(per_fold)), float(np.std(per_fold))]
     return scores
 
