@@ -26,12 +26,15 @@ Training length (``--policy``):
 - ``epochs``: the preset's 100 epochs on every pool (compute grows with the pool).
 
 ``--scale K`` trains K times the policy's budget (rows named ``real+N xK steps``), e.g. to ask
-whether a larger pool needs more steps to pay off.
+whether a larger pool needs more steps to pay off. ``--views-from record`` cuts SimCLR's two views
+of an ECG from two windows of it (``views_from="record"``, the views that made SimCLR x6 the choice
+of ``benchmarks/probe_cv.py``; rows named ``..., record views``) instead of one window.
 
 Usage::
 
     python -m benchmarks.pool_size [--preset cpu|fast] [--sizes 0,10000,50000] [--policy steps]
-                                   [--scale 1] [--pool-size 50000] [--pools /work/pools]
+                                   [--scale 1] [--views-from window|record]
+                                   [--pool-size 50000] [--pools /work/pools]
                                    [--data PTBXL_ROOT] [--repeats 5] [--out benchmarks/results]
                                    [--report-only]
 
@@ -93,9 +96,10 @@ REFERENCES = {"SimCLR.json": {"SimCLR": "SimCLR, 1,499 unlabelled (run_quality)"
 PROBES = {"curve": ("", PROBE), "curve_cv": (", CV probe", cv_probe(random_state=SEED))}
 
 
-def pool_name(n_generated: int, scale: float = 1.0) -> str:
+def pool_name(n_generated: int, scale: float = 1.0, views_from: str = "window") -> str:
     name = "real" if n_generated == 0 else f"real+{n_generated}"
-    return name if scale == 1 else f"{name} x{scale:g} steps"
+    name = name if scale == 1 else f"{name} x{scale:g} steps"
+    return name if views_from == "window" else f"{name}, record views"
 
 
 def training_length(policy: str, preset_epochs: int, preset_warmup: int, n_real: int,
@@ -131,14 +135,14 @@ def generation_rate(n: int = 256) -> dict:
 
 
 def run_pool(data: ProtocolData, X_real: np.ndarray, generated: np.ndarray | None, preset: str,
-             policy: str, budgets, repeats: int, scale: float = 1.0) -> dict:
+             policy: str, budgets, repeats: int, scale: float = 1.0, views_from: str = "window") -> dict:
     X_pretrain = X_real if generated is None else np.concatenate([X_real, np.asarray(generated)])
     embedder = simclr.make_embedder(preset)
     params = embedder.get_params()
     epochs, warmup = training_length(policy, params["max_epochs"], params["warmup_epochs"],
                                      len(X_real), len(X_pretrain), scale)
-    embedder.set_params(max_epochs=epochs, warmup_epochs=warmup)
-    name = pool_name(0 if generated is None else len(generated), scale)
+    embedder.set_params(max_epochs=epochs, warmup_epochs=warmup, views_from=views_from)
+    name = pool_name(0 if generated is None else len(generated), scale, views_from)
     print(f"{name}: pretraining SimCLR on {len(X_pretrain)} ECGs, {epochs} epochs "
           f"({epochs * len(X_pretrain)} ECG passes)", flush=True)
     clock = Stopwatch()
@@ -151,7 +155,7 @@ def run_pool(data: ProtocolData, X_real: np.ndarray, generated: np.ndarray | Non
     attrs = curves["curve"].attrs
     losses = [float(v) for v in getattr(embedder, "loss_curve_", [])]
     return {
-        "pool": name, "budget_scale": scale, "n_real": len(X_real),
+        "pool": name, "budget_scale": scale, "views_from": views_from, "n_real": len(X_real),
         "n_generated": 0 if generated is None else len(generated),
         "n_pretrain": len(X_pretrain), "epochs": epochs, "warmup_epochs": warmup,
         "ecg_passes": epochs * len(X_pretrain),
@@ -188,7 +192,7 @@ def paired_differences(pools: dict[str, dict]) -> list[str]:
     lines = []
     for key, (suffix, _) in PROBES.items():
         for name, entry in pools.items():
-            base = pool_name(0, entry.get("budget_scale", 1.0))
+            base = pool_name(0, entry.get("budget_scale", 1.0), entry.get("views_from", "window"))
             if entry["n_generated"] == 0 or base not in pools or key not in entry or key not in pools[base]:
                 continue
             mine, theirs = (pd.DataFrame(pools[pool][key]["rows"]).astype({"budget": str})
@@ -274,7 +278,8 @@ def plot(result: dict, references: list[pd.DataFrame], path: Path) -> bool:
 def write_outputs(result: dict, out: Path) -> None:
     # Rows by step budget, then pool size, whatever order the runs came in.
     result["pools"] = dict(sorted(result.get("pools", {}).items(), key=lambda item: (
-        item[1].get("budget_scale", 1.0), item[1]["n_generated"])))
+        item[1].get("views_from", "window") != "window", item[1].get("budget_scale", 1.0),
+        item[1]["n_generated"])))
     stem = f"pool_size-{result['preset']}"
     write_json(out / f"{stem}.json", result)
     references = reference_curves(out, result["preset"])
@@ -301,6 +306,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: shared machine)")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="train SCALE times the policy's budget (rows named 'xSCALE steps')")
+    parser.add_argument("--views-from", default="window", choices=("window", "record"),
+                        help="SimCLR's two views: from one window (the paper) or each from its own window "
+                             "of the record (rows named ', record views')")
     parser.add_argument("--redo", action="store_true", help="rerun pools already in the JSON")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
@@ -342,12 +350,12 @@ def main(argv: list[str] | None = None) -> dict:
             known[str(largest)] = made
         print(f"generated pool of {largest} ECGs ready in {time.perf_counter() - start:.0f} s", flush=True)
     for n in sorted(sizes):
-        name = pool_name(n, args.scale)
+        name = pool_name(n, args.scale, args.views_from)
         if name in result["pools"] and not args.redo:
             print(f"{name}: already in {path}, skipped", flush=True)
             continue
         entry = run_pool(data, X_real, None if n == 0 else generated[:n], args.preset, args.policy,
-                         budgets, repeats, args.scale)
+                         budgets, repeats, args.scale, args.views_from)
         result["pools"][name] = entry
         write_outputs(result, args.out)
     write_outputs(result, args.out)

@@ -15,6 +15,7 @@ from benchmarks import (
     inference_speed_torch,
     inference_speed_w2v,
     methods,
+    pool_size,
     probe_cv,
     protocol,
     reduced_leads,
@@ -129,6 +130,9 @@ def test_committed_reports_rebuild_from_their_json():
     assert reduced_leads.markdown(leads) == (RESULTS / "reduced_leads-cpu.md").read_text()
     probes = json.loads((RESULTS / "probe_cv-cpu.json").read_text())
     assert probe_cv.markdown(probes) == (RESULTS / "probe_cv-cpu.md").read_text()
+    pools = json.loads((RESULTS / "pool_size-cpu.json").read_text())
+    references = pool_size.reference_curves(RESULTS, "cpu")
+    assert pool_size.markdown(pools, references) == (RESULTS / "pool_size-cpu.md").read_text()
     w2v_runs = sorted(RESULTS.glob("inference_speed_w2v-cpu*.json"))  # default malloc, and tuned
     assert len(w2v_runs) == 2
     for path in w2v_runs:
@@ -140,6 +144,21 @@ def test_committed_reports_rebuild_from_their_json():
     for path in RESULTS.glob("speed-*.json"):
         speed = json.loads(path.read_text())
         assert run_speed.markdown(speed["results"], speed["machine"]) == path.with_suffix(".md").read_text()
+
+
+def test_pool_size_names_pools_by_size_budget_and_views():
+    assert pool_size.pool_name(0) == "real"
+    assert pool_size.pool_name(10_000, 3) == "real+10000 x3 steps"
+    assert pool_size.pool_name(0, 6, "record") == "real x6 steps, record views"
+    # Each pool is compared with the real pool of its own budget and views.
+    entry = {"n_generated": 50, "budget_scale": 6.0, "views_from": "record"}
+    rows = [{"method": "m", "budget": 10, "repeat": r, "score": s} for r, s in enumerate((0.6, 0.7))]
+    pools = {"real x6 steps, record views": {"n_generated": 0, "curve": {"rows": rows}},
+             "real x6 steps": {"n_generated": 0, "curve": {"rows": [dict(row, score=0.0) for row in rows]}},
+             "real+50 x6 steps, record views": {**entry, "curve": {"rows": [
+                 dict(row, score=row["score"] + 0.1) for row in rows]}}}
+    lines = pool_size.paired_differences(pools)
+    assert lines[-1] == "| real+50 x6 steps, record views - real x6 steps, record views | +0.100 +/- 0.000 |"
 
 
 def test_probe_cv_runs_name_their_method_width_and_length():
