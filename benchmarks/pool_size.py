@@ -102,6 +102,11 @@ def pool_name(n_generated: int, scale: float = 1.0, views_from: str = "window") 
     return name if views_from == "window" else f"{name}, record views"
 
 
+def pool_setting(entry: dict) -> tuple[bool, float]:
+    """(record views?, step budget scale) of a pool entry: the pools of one setting differ in size only."""
+    return entry.get("views_from", "window") == "record", entry.get("budget_scale", 1.0)
+
+
 def training_length(policy: str, preset_epochs: int, preset_warmup: int, n_real: int,
                     n_pool: int, scale: float = 1.0) -> tuple[int, int]:
     """(epochs, warm-up epochs) of a pool of ``n_pool`` ECGs under ``policy``, with ``scale``
@@ -261,25 +266,29 @@ def plot(result: dict, references: list[pd.DataFrame], path: Path) -> bool:
     matplotlib.use("Agg")
     from sklearn_ecg.evaluation import plot_label_efficiency
 
-    # Each pool with its best probe run: the cross-validated one where the pool has it.
+    # One pool-size curve: the pools of the last setting in the table's order (record views over one
+    # window, then the longest budget), each with its best probe: the cross-validated one where it has it.
+    setting = max(pool_setting(entry) for entry in result["pools"].values())
     curves = {}
     for entry in result["pools"].values():
+        if pool_setting(entry) != setting:
+            continue
         frame = pd.DataFrame(entry.get("curve_cv", entry["curve"])["rows"])
         curves[frame["method"].iloc[0]] = frame
     for frame in references:
         curves[frame["method"].iloc[0]] = frame
     baselines = [name for name in curves if "MiniRocket" in name or "from scratch" in name]
     ax = plot_label_efficiency(curves, baselines=baselines,
-                               title=f"SimCLR pretrained on larger pools (preset {result['preset']!r})")
+                               title=f"SimCLR pretrained on larger pools (preset {result['preset']!r}, "
+                                     f"x{setting[1]:g} steps{', record views' if setting[0] else ''})")
     ax.figure.savefig(path, dpi=120, bbox_inches="tight")
     return True
 
 
 def write_outputs(result: dict, out: Path) -> None:
     # Rows by step budget, then pool size, whatever order the runs came in.
-    result["pools"] = dict(sorted(result.get("pools", {}).items(), key=lambda item: (
-        item[1].get("views_from", "window") != "window", item[1].get("budget_scale", 1.0),
-        item[1]["n_generated"])))
+    result["pools"] = dict(sorted(result.get("pools", {}).items(),
+                                  key=lambda item: (*pool_setting(item[1]), item[1]["n_generated"])))
     stem = f"pool_size-{result['preset']}"
     write_json(out / f"{stem}.json", result)
     references = reference_curves(out, result["preset"])
