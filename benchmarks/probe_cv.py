@@ -34,7 +34,7 @@ Usage::
                                   [--cache /work/pools] [--data PTBXL_ROOT]
                                   [--stage pretrain|probe|all] [--finetune]
 
-(``--runs`` defaults to the eleven runs of ``DEFAULT_RUNS``.)
+(``--runs`` defaults to the thirteen runs of ``DEFAULT_RUNS``.)
 
 Writes ``OUT/probe_cv-cpu.json``, ``.md`` and ``.png`` (the chosen run against MiniRocket).
 """
@@ -92,7 +92,7 @@ WIDE_BACKBONES = {32: dict(widths=(32, 32, 32, 32), stem_widths=(32, 32, 64))}
 
 
 #: The candidates compared on fold 8 (see ``Run.parse``).
-DEFAULT_RUNS = "16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x6rs1,16x12r,byol:16x6r"
+DEFAULT_RUNS = "16x3,16x6,32x3,32x6,16x12,byol:16x6,16x6s1,16x6r,16x6rs1,16x12r,byol:16x6r,16x24r,32x6r"
 
 #: The methods a run may pretrain (benchmarks/methods modules with a ``cpu`` preset).
 METHODS = {"simclr": simclr, "byol": byol}
