@@ -26,13 +26,15 @@ The run is chosen on fold 8 alone (probes trained on all labels of folds 1-7): t
 never inform a choice. Every run is reported on the test folds all the same.
 
 Embeddings and MiniRocket features are computed once and cached in ``--cache`` (outside the
-repository), with the fitted embedders (``save``), so the probes can be rerun in minutes.
+repository), with the fitted embedders (``save``), so the probes can be rerun in minutes. With
+``--reuse REPORT`` (an earlier ``probe_cv-cpu.json``), a representation whose features are not in the
+cache is read from that report instead, so a new candidate does not mean pretraining every run again.
 
 Usage::
 
     python -m benchmarks.probe_cv [--runs RUN,...] [--unions 16x12+byol:16x6] [--threads 1]
                                   [--cache /work/pools] [--data PTBXL_ROOT]
-                                  [--stage pretrain|probe|all] [--finetune]
+                                  [--stage pretrain|probe|all] [--finetune] [--reuse REPORT]
 
 (``--runs`` defaults to the thirteen runs of ``DEFAULT_RUNS``.)
 
@@ -170,13 +172,18 @@ def pretrain(data, X_real: np.ndarray, run: Run, cache: Path) -> dict:
     return info
 
 
+def union_naming(parts: list[Run]) -> tuple[str, str]:
+    """The cache name and label of ``parts``' embeddings side by side."""
+    return "union-" + "-".join(part.name for part in parts), " + ".join(part.label for part in parts)
+
+
 def union_features(parts: list[Run], cache: Path) -> tuple[str, str] | None:
     """The cached embeddings of ``parts`` side by side (cached too): (name, label), or None while a
     part is not pretrained."""
     paths = [features_path(cache, part.name) for part in parts]
     if not all(path.exists() for path in paths):
         return None
-    name, label = "union-" + "-".join(part.name for part in parts), " + ".join(part.label for part in parts)
+    name, label = union_naming(parts)
     path = features_path(cache, name)
     if not path.exists():
         features = [np.load(part_path) for part_path in paths]
@@ -240,6 +247,31 @@ def leave_one_fold_out(data, folds: np.ndarray, cache: Path, names: dict[str, st
                     for fold in range(1, VALIDATION_FOLD + 1)]
         scores[label] = [float(np.mean(per_fold)), float(np.std(per_fold))]
     return scores
+
+
+def split_by_source(names: dict[str, str], cache: Path, report: dict) -> tuple[dict, dict]:
+    """``names`` (cache name -> label) whose features are in ``cache``, and those taken from
+    ``report`` instead (an earlier report of this command); the others (not pretrained yet) are
+    left out."""
+    computed = {name: label for name, label in names.items() if features_path(cache, name).exists()}
+    reused = {name: label for name, label in names.items()
+              if name not in computed and label in report.get("validation_fold_8", {})}
+    return computed, reused
+
+
+def report_rows(report: dict, label: str, kinds: list[str]) -> pd.DataFrame:
+    """The curve rows of ``label`` with each probe (or ``fine-tuned``) of ``kinds`` in ``report``."""
+    methods = {f"{label}, {kind}" for kind in kinds}
+    return pd.DataFrame([row for row in report["curves"]["rows"] if row["method"] in methods])
+
+
+def pretraining_info(name: str, label: str, cache: Path, report: dict) -> dict:
+    """What the cache (or else ``report``) says of how ``name`` was pretrained."""
+    path = features_path(cache, name)
+    if path.exists():
+        info = json.loads(str(np.load(path)["info"]))
+        return info if name == "minirocket" else {"label": label, **info}
+    return next(info for info in report["pretraining"] if info["name"] == name)
 
 
 def cached_curve(path: Path, make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -341,6 +373,10 @@ def markdown(result: dict) -> str:
     lines += ["", f"- Last run (probes): {result['machine']['summary']}. Pretraining (seconds above): "
               "torch on one thread (`--threads 1`, the default), beside other jobs.",
               "- Command: `python -m benchmarks.probe_cv --finetune`"]
+    if result.get("reused"):
+        lines.append("- Taken from the previous report (`--reuse`, their cached features gone): "
+                     + ", ".join(result["reused"]) + ". Pretraining and probes are deterministic: the "
+                     "command above on an empty cache gives the same rows.")
     return "\n".join(lines) + "\n"
 
 
@@ -362,6 +398,51 @@ def plot(result: dict, path: Path) -> bool:
     return True
 
 
+def probe_results(data, root: Path, runs: list[Run], unions: list[list[Run]], cache: Path, report: dict,
+                  finetune: bool) -> dict:
+    """Validation, leave-one-fold-out and test curves of MiniRocket, every run and union (cached
+    features, or else ``report``'s rows), the run chosen on fold 8 fine-tuned if ``finetune``."""
+    by_name = {run.name: run for run in runs}
+    for parts in unions:
+        union_features(parts, cache)  # cached where its parts are
+    names = {"minirocket": "MiniRocket", **{run.name: run.label for run in runs},
+             **dict(union_naming(parts) for parts in unions)}
+    if "MiniRocket" not in report.get("validation_fold_8", {}):
+        minirocket_features(data, cache)
+    computed, reused = split_by_source(names, cache, report)
+    infos = [pretraining_info(name, label, cache, report) for name, label in names.items()
+             if (name in computed or name in reused) and not name.startswith("union-")]
+    folds = pool_folds(root)
+    validation = validation_scores(data, folds, cache, computed)
+    lofo = leave_one_fold_out(data, folds, cache, computed)
+    for label in reused.values():
+        validation[label] = report["validation_fold_8"][label]
+        if label in report.get("leave_one_fold_out", {}):
+            lofo[label] = report["leave_one_fold_out"][label]
+    order = list(names.values())  # the reused ones in their place, as a full rerun would list them
+    validation = {label: validation[label] for label in order if label in validation}
+    lofo = {label: lofo[label] for label in order if label in lofo}
+    print(validation, lofo, flush=True)
+    curves = pd.concat([probe_curves(data, cache, {name: label}) if name in computed
+                        else report_rows(report, label, list(PROBES))
+                        for name, label in names.items() if name in computed or name in reused],
+                       ignore_index=True)
+    chosen = max((name for name in [*computed, *reused] if name != "minirocket"),
+                 key=lambda name: max(validation[names[name]].values()), default=None)
+    if finetune and chosen in by_name:  # a union of runs is not one model to fine-tune
+        if chosen in computed:
+            finetuned = finetune_curve(data, cache, by_name[chosen])
+        else:
+            finetuned = report_rows(report, names[chosen], ["fine-tuned"])
+            if finetuned.empty:
+                raise SystemExit(f"{names[chosen]} is chosen but neither pretrained in {cache} nor "
+                                 "fine-tuned in the reused report: pretrain it (--stage pretrain --runs)")
+        curves = pd.concat([curves, finetuned], ignore_index=True)
+    return {"machine": machine_info(), "pretraining": infos, "validation_fold_8": validation,
+            "leave_one_fold_out": lofo, "reused": list(reused.values()),
+            "chosen": names.get(chosen), "curves": curve_summary(curves)}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", default=DEFAULT_RUNS,
@@ -377,6 +458,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--stage", default="all", choices=("pretrain", "probe", "all"))
     parser.add_argument("--finetune", action="store_true",
                         help="also fine-tune the run chosen on fold 8 on every subset")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="an earlier report of this command (its JSON): representations whose "
+                             "features are not in --cache are taken from it instead of being pretrained "
+                             "and probed again (runs are deterministic: a full rerun gives the same rows)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     import torch
@@ -386,37 +471,15 @@ def main(argv: list[str] | None = None) -> dict:
     root = args.data or default_data_root()
     data = load_protocol_data(root, simclr.SAMPLING_RATE, fast=False)
     runs = [Run.parse(run) for run in args.runs.split(",")]
-    infos = [minirocket_features(data, args.cache)]
     if args.stage != "probe":
         X_real = load_ptbxl(root, sampling_rate=simclr.SAMPLING_RATE, subset="all").X
-        infos += [pretrain(data, X_real, run, args.cache) for run in runs]
+        for run in runs:
+            pretrain(data, X_real, run, args.cache)
     if args.stage == "pretrain":
         return {}
-    names, by_name = {"minirocket": "MiniRocket"}, {run.name: run for run in runs}
-    for run in runs:
-        path = features_path(args.cache, run.name)
-        if path.exists():
-            names[run.name] = run.label
-            if args.stage == "probe":
-                infos.append({"label": run.label, **json.loads(str(np.load(path)["info"]))})
-    for union in filter(None, args.unions.split(",")):
-        named = union_features([Run.parse(part) for part in union.split("+")], args.cache)
-        if named is not None:
-            names[named[0]] = named[1]
-    folds = pool_folds(root)
-    validation = validation_scores(data, folds, args.cache, names)
-    lofo = leave_one_fold_out(data, folds, args.cache, names)
-    print(validation, lofo, flush=True)
-    curves = probe_curves(data, args.cache, names)
-    chosen = max((name for name in names if name != "minirocket"),
-                 key=lambda name: max(validation[names[name]].values()), default=None)
-    if args.finetune and chosen in by_name:  # a union of runs is not one model to fine-tune
-        curves = pd.concat([curves, finetune_curve(data, args.cache, by_name[chosen])],
-                           ignore_index=True)
-    machine = machine_info()
-    result = {"machine": machine, "pretraining": infos, "validation_fold_8": validation,
-              "leave_one_fold_out": lofo,
-              "chosen": names.get(chosen), "curves": curve_summary(curves)}
+    report = json.loads(args.reuse.read_text()) if args.reuse else {}
+    unions = [[Run.parse(part) for part in union.split("+")] for union in args.unions.split(",") if union]
+    result = probe_results(data, root, runs, unions, args.cache, report, args.finetune)
     table = markdown(result)
     write_results(args.out, "probe_cv-cpu", result, table)
     plot(result, args.out / "probe_cv-cpu.png")

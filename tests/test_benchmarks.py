@@ -195,6 +195,29 @@ def test_probe_cv_union_puts_cached_embeddings_side_by_side(tmp_path):
         np.testing.assert_array_equal(union[split], expected)
 
 
+def test_probe_cv_reuses_an_earlier_report_only_where_features_are_not_cached(tmp_path):
+    names = {"minirocket": "MiniRocket", "simclr-real-x6": "SimCLR x6",
+             "simclr-real-x6-record": "SimCLR x6 record views",
+             "simclr-real-x24-record": "SimCLR x24 record views"}
+    rows = [{"method": f"{label}, {kind}", "budget": 25, "repeat": 0, "score": 0.5}
+            for label in names.values() for kind in ("C=1", "CV-chosen C", "fine-tuned")]
+    report = {"validation_fold_8": {label: {"C=1": 0.8} for label in list(names.values())[:3]},
+              "pretraining": [{"name": "simclr-real-x6", "epochs": 600}], "curves": {"rows": rows}}
+    for name in ("minirocket", "simclr-real-x24-record"):
+        np.savez(probe_cv.features_path(tmp_path, name), pool=np.zeros((2, 1)), test=np.zeros((1, 1)),
+                 info=json.dumps({"name": name}))
+    computed, reused = probe_cv.split_by_source(names, tmp_path, report)
+    # Cached features win over the report; what neither holds is left out.
+    assert set(computed) == {"minirocket", "simclr-real-x24-record"}
+    assert reused == {"simclr-real-x6": "SimCLR x6", "simclr-real-x6-record": "SimCLR x6 record views"}
+    # A label that begins another ("SimCLR x6" and "SimCLR x6 record views") takes only its own rows.
+    taken = probe_cv.report_rows(report, "SimCLR x6", list(probe_cv.PROBES))
+    assert list(taken["method"]) == ["SimCLR x6, C=1", "SimCLR x6, CV-chosen C"]
+    assert probe_cv.pretraining_info("simclr-real-x6", "SimCLR x6", tmp_path, report)["epochs"] == 600
+    cached = probe_cv.pretraining_info("simclr-real-x24-record", "SimCLR x24 record views", tmp_path, report)
+    assert cached == {"label": "SimCLR x24 record views", "name": "simclr-real-x24-record"}
+
+
 def test_probe_cv_leave_one_fold_out_scores_every_pool_fold_but_never_minirocket(tmp_path):
     from types import SimpleNamespace
 
