@@ -410,24 +410,23 @@ def probe_results(data, root: Path, runs: list[Run], unions: list[list[Run]], ca
     if "MiniRocket" not in report.get("validation_fold_8", {}):
         minirocket_features(data, cache)
     computed, reused = split_by_source(names, cache, report)
-    infos = [pretraining_info(name, label, cache, report) for name, label in names.items()
-             if (name in computed or name in reused) and not name.startswith("union-")]
+    # In the order of ``names``, reused ones in their place, as a full rerun would list them.
+    available = {name: label for name, label in names.items() if name in computed or name in reused}
+    infos = [pretraining_info(name, label, cache, report) for name, label in available.items()
+             if not name.startswith("union-")]
     folds = pool_folds(root)
-    validation = validation_scores(data, folds, cache, computed)
-    lofo = leave_one_fold_out(data, folds, cache, computed)
-    for label in reused.values():
-        validation[label] = report["validation_fold_8"][label]
-        if label in report.get("leave_one_fold_out", {}):
-            lofo[label] = report["leave_one_fold_out"][label]
-    order = list(names.values())  # the reused ones in their place, as a full rerun would list them
-    validation = {label: validation[label] for label in order if label in validation}
-    lofo = {label: lofo[label] for label in order if label in lofo}
+    scores = validation_scores(data, folds, cache, computed) | {
+        label: report["validation_fold_8"][label] for label in reused.values()}
+    lofo = leave_one_fold_out(data, folds, cache, computed) | {
+        label: report["leave_one_fold_out"][label] for label in reused.values()
+        if label in report.get("leave_one_fold_out", {})}
+    validation = {label: scores[label] for label in available.values()}
+    lofo = {label: lofo[label] for label in available.values() if label in lofo}
     print(validation, lofo, flush=True)
     curves = pd.concat([probe_curves(data, cache, {name: label}) if name in computed
-                        else report_rows(report, label, list(PROBES))
-                        for name, label in names.items() if name in computed or name in reused],
+                        else report_rows(report, label, list(PROBES)) for name, label in available.items()],
                        ignore_index=True)
-    chosen = max((name for name in [*computed, *reused] if name != "minirocket"),
+    chosen = max((name for name in available if name != "minirocket"),
                  key=lambda name: max(validation[names[name]].values()), default=None)
     if finetune and chosen in by_name:  # a union of runs is not one model to fine-tune
         if chosen in computed:
